@@ -1,0 +1,68 @@
+#pragma once
+// The daemon's boot configuration: one model, loaded from TOML (configs/rtvswitch.toml), from
+// JSON, and overridden from the command line. Validation errors name the key and the reason.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "switch/core/port_spec.h"
+
+namespace rtvs {
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
+
+struct Config {
+  std::vector<unsigned> pmd_cores{1};           // "pmd-cores": cpu list, e.g. "2,4-6" or [2,4]
+  std::vector<unsigned> housekeeping_cores{0};  // "housekeeping-cores"
+  std::string socket_dir = "/run/rtvswitch";    // "socket-dir": vhostuser sockets
+  std::string control_socket = "/run/rtvswitch/rtvswitch.ctl";  // "control-socket"
+  unsigned memory_mb = 512;          // "memory-mb": hugepage memory for mbufs
+  bool no_huge = false;              // "no-huge": run without hugepages (tests only; no vhost)
+  std::string file_prefix = "rtvswitch";  // "file-prefix": EAL --file-prefix
+  unsigned mbufs = 16384;            // "mbufs": mbufs in the packet pool
+  unsigned mac_aging_s = 300;        // "mac-aging-sec": 0 disables aging
+  unsigned mac_table_size = 8192;    // "mac-table-size": max learned entries (power of two)
+  LogLevel log_level = LogLevel::kInfo;  // "log-level": trace|debug|info|warn|error|critical|off
+  int pmd_priority = 0;              // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
+  bool mlockall = true;              // "mlockall"
+  std::string metrics_listen;        // "metrics-listen": "127.0.0.1:9477"; empty = off
+  std::vector<std::string> eal_args; // "eal-args": extra EAL arguments, appended verbatim
+  std::vector<PortSpec> ports;       // "[[port]]" tables: name = "...", plus port options
+};
+
+// Parses TOML text. `source` names the file in messages ("rtvswitch.toml:12: ..."). Unknown keys,
+// wrong types and bad values throw ConfigError naming the key.
+Config loadConfigToml(const std::string& text, const std::string& source);
+// The same model from a JSON object with the same keys ("port": [ {...}, ... ]).
+Config loadConfigJson(const nlohmann::json& j);
+
+// Cross-field checks (e.g. PMD and housekeeping cores disjoint, no duplicate port names, aging
+// and table size ranges). Throws ConfigError.
+void validateConfig(const Config& cfg);
+
+// Parses a cpu list "0,2-4" → {0,2,3,4}. Throws ConfigError (key used in the message).
+std::vector<unsigned> parseCpuList(const std::string& text, const std::string& key);
+std::string formatCpuList(const std::vector<unsigned>& cpus);
+
+LogLevel parseLogLevel(const std::string& text, const std::string& key);
+const char* logLevelName(LogLevel level) noexcept;
+
+// The daemon's command line: --config FILE plus overrides of every key above
+// (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
+// --file-prefix, --mbufs, --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
+// --mlockall/--no-mlockall, --metrics-listen, --eal-arg (repeatable),
+// --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).
+struct DaemonArgs {
+  Config config;
+  bool check_host = false;    // print the host real-time check and exit
+  bool exit_now = false;      // --help / --version were printed: exit with `exit_code`
+  int exit_code = 0;
+};
+// Reads the config file (if given) then applies the overrides, then validateConfig.
+// Throws ConfigError for bad input; --help and --version set exit_now.
+DaemonArgs parseDaemonArgs(int argc, const char* const* argv);
+
+}  // namespace rtvs

@@ -1,0 +1,65 @@
+#pragma once
+// JSON-RPC 2.0 dispatch, one JSON message per line. Transport-free: the daemon's socket server
+// feeds it lines and writes back what it returns. Shared by the daemon and its clients.
+
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rtvs {
+
+namespace rpc_code {
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+inline constexpr int kFailed = -32000;    // a valid request that could not be carried out
+inline constexpr int kNotFound = -32001;  // the named port/entry does not exist
+inline constexpr int kExists = -32002;    // the name or socket path is taken
+}  // namespace rpc_code
+
+// Handlers throw RpcError for a clear, one-line failure; anything else becomes kInternalError.
+class RpcError : public std::runtime_error {
+ public:
+  RpcError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+class RpcDispatcher {
+ public:
+  using Handler = std::function<nlohmann::json(const nlohmann::json& params)>;
+
+  // `params_help` documents the parameters, e.g. "name [port options]".
+  void add(std::string method, std::string params_help, std::string help, Handler handler);
+
+  // Handles one line (a request or a batch). Returns the response line without '\n', or an empty
+  // string when nothing is to be sent back (notifications only).
+  std::string handleLine(std::string_view line) const;
+
+  struct MethodInfo {
+    std::string method, params_help, help;
+  };
+  std::vector<MethodInfo> methods() const;
+
+ private:
+  struct Entry {
+    std::string params_help, help;
+    Handler handler;
+  };
+  std::map<std::string, Entry, std::less<>> methods_;
+};
+
+// Client side: builds a request line and unpacks a response (throws RpcError on an error reply).
+std::string makeRequest(const std::string& method, const nlohmann::json& params, int id);
+nlohmann::json parseResponse(std::string_view line, int expected_id);
+
+}  // namespace rtvs

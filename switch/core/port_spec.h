@@ -1,0 +1,66 @@
+#pragma once
+// A port's configuration: the OVS-style key=value options that `vswitchctl port add`, the
+// JSON-RPC `port.add` method and the TOML `[[port]]` tables all reduce to.
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rtvs {
+
+// Every configuration error: the message names the key and the reason.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class PortType {
+  kVhostUserClient,  // "vhostuserclient": switch is the vhost-user client, guest (QEMU) the server
+  kVhostUser,        // "vhostuser": switch is the server and creates the socket
+  kDpdk,             // "dpdk": any ethdev given by devargs (PCI address or vdev)
+};
+
+std::string_view portTypeName(PortType t) noexcept;
+
+inline constexpr uint32_t kMinMtu = 68;
+inline constexpr uint32_t kMaxMtu = 9600;
+inline constexpr uint16_t kMaxQueues = 16;
+inline constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
+
+struct PortSpec {
+  std::string name;
+  PortType type = PortType::kVhostUserClient;
+  std::string path;      // vhost-user socket; for kVhostUser defaults to <socket-dir>/<name>
+  std::string devargs;   // kDpdk only: "0000:01:00.0" or "net_tap0,iface=tap0"
+  uint16_t queues = 1;   // rx/tx queue pairs
+  uint32_t mtu = 1500;   // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
+  uint32_t latency_budget_us = 0;  // 0 = no budget alarm
+
+  bool operator==(const PortSpec&) const = default;
+};
+
+// Ordered key/value options as the user gave them, e.g. {{"type","vhostuser"},{"queues","2"}}.
+using PortOptions = std::vector<std::pair<std::string, std::string>>;
+
+// Validates a port name: 1-32 chars of [A-Za-z0-9_.-], not starting with '.' or '-'.
+void validatePortName(std::string_view name);
+
+// Builds a PortSpec from options. `socket_dir` resolves the default path of vhostuser ports.
+// Throws ConfigError naming the key for: unknown key, duplicate key, bad value, missing required
+// key (path for vhostuserclient, devargs for dpdk), key that does not apply to the type, a path
+// over kMaxSocketPath bytes or whose directory does not exist. Does not check whether a server
+// socket path is already taken (the daemon does, at add time).
+PortSpec parsePortSpec(std::string_view name, const PortOptions& options,
+                       const std::string& socket_dir);
+
+// "key=value" tokens as typed on a command line → PortOptions. Throws ConfigError on a token
+// without '=' or with an empty key.
+PortOptions parseKeyValues(const std::vector<std::string>& tokens);
+
+// The options that reproduce `spec` (for port.show and for re-creating ports).
+PortOptions toOptions(const PortSpec& spec);
+
+}  // namespace rtvs

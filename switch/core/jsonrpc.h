@@ -4,12 +4,12 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace rtvs {
 
@@ -38,7 +38,8 @@ class RpcDispatcher {
  public:
   using Handler = std::function<nlohmann::json(const nlohmann::json& params)>;
 
-  // `params_help` documents the parameters, e.g. "name [port options]".
+  // `params_help` documents the parameters, e.g. "name [port options]". Throws
+  // std::invalid_argument for an empty name, a missing handler or a name registered twice.
   void add(std::string method, std::string params_help, std::string help, Handler handler);
 
   // Handles one line (a request or a batch). Returns the response line without '\n', or an empty
@@ -55,10 +56,14 @@ class RpcDispatcher {
     std::string params_help, help;
     Handler handler;
   };
+  // The reply to one request object; nothing for a notification.
+  std::optional<nlohmann::json> handleOne(const nlohmann::json& req) const;
+
   std::map<std::string, Entry, std::less<>> methods_;
 };
 
-// Client side: builds a request line and unpacks a response (throws RpcError on an error reply).
+// Client side: builds a request line (params omitted when null) and unpacks a response: throws
+// RpcError on an error reply, std::runtime_error on a malformed one.
 std::string makeRequest(const std::string& method, const nlohmann::json& params, int id);
 nlohmann::json parseResponse(std::string_view line, int expected_id);
 

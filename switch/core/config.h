@@ -31,13 +31,20 @@ struct Config {
   std::string metrics_listen;        // "metrics-listen": "127.0.0.1:9477"; empty = off
   std::vector<std::string> eal_args; // "eal-args": extra EAL arguments, appended verbatim
   std::vector<PortSpec> ports;       // "[[port]]" tables: name = "...", plus port options
+
+  bool operator==(const Config&) const = default;
 };
 
 // Parses TOML text. `source` names the file in messages ("rtvswitch.toml:12: ..."). Unknown keys,
-// wrong types and bad values throw ConfigError naming the key.
+// wrong types and bad values throw ConfigError naming the key. The result has passed
+// validateConfig.
 Config loadConfigToml(const std::string& text, const std::string& source);
-// The same model from a JSON object with the same keys ("port": [ {...}, ... ]).
-Config loadConfigJson(const nlohmann::json& j);
+// The same model from a JSON object with the same keys ("port": [ {...}, ... ]). `source`, if
+// not empty, names the origin in messages.
+Config loadConfigJson(const nlohmann::json& j, const std::string& source = "");
+// Reads `path`: JSON if it ends in ".json", TOML otherwise. Throws ConfigError (also when the
+// file cannot be read).
+Config loadConfigFile(const std::string& path);
 
 // Cross-field checks (e.g. PMD and housekeeping cores disjoint, no duplicate port names, aging
 // and table size ranges). Throws ConfigError.

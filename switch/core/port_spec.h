@@ -63,4 +63,15 @@ PortOptions parseKeyValues(const std::vector<std::string>& tokens);
 // The options that reproduce `spec` (for port.show and for re-creating ports).
 PortOptions toOptions(const PortSpec& spec);
 
+// Checks one option on its own: a known key and a well-formed value. parsePortSpec does this for
+// every option, then the checks that depend on other keys; the config loaders call it per key so
+// that errors carry the line of the key. Throws ConfigError naming the key.
+void checkPortOption(std::string_view key, std::string_view value);
+
+// Parses a decimal integer in lo..hi. Throws ConfigError "<key>: must be lo..hi, got <text>".
+uint64_t parseUnsigned(std::string_view text, uint64_t lo, uint64_t hi, std::string_view key);
+
+// `s` in double quotes, control and non-ASCII bytes as \xNN: keeps error messages on one line.
+std::string quotedValue(std::string_view s);
+
 }  // namespace rtvs

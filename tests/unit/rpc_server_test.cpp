@@ -15,7 +15,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rtvs {
@@ -61,22 +63,24 @@ class RpcServerTest : public ::testing::Test {
   }
   // Polls the server until `fd` has a full line (or EOF); returns it without '\n' ("" on EOF).
   std::string readLine(RpcServer& s, int fd) {
-    std::string line;
+    std::string& buf = pending_[fd];
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
+      if (auto nl = buf.find('\n'); nl != std::string::npos) {
+        std::string line = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        return line;
+      }
       s.poll(0);
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 5) <= 0) continue;
-      char c;
-      ssize_t n;
-      while ((n = ::recv(fd, &c, 1, MSG_DONTWAIT)) == 1) {
-        if (c == '\n') return line;
-        line += c;
-      }
-      if (n == 0) return line;
+      char chunk[65536];
+      ssize_t n = ::recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+      if (n > 0) buf.append(chunk, static_cast<size_t>(n));
+      if (n == 0) return std::exchange(buf, {});
     }
     ADD_FAILURE() << "no reply";
-    return line;
+    return {};
   }
   // True once the server closed `fd` (recv returns 0 or an error).
   bool closedByServer(RpcServer& s, int fd) {
@@ -96,6 +100,7 @@ class RpcServerTest : public ::testing::Test {
 
   std::string dir_, path_;
   RpcDispatcher d_;
+  std::map<int, std::string> pending_;  // bytes read past the last line, per client fd
 };
 
 TEST_F(RpcServerTest, RoundTripAndSocketMode) {

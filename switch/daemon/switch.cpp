@@ -1,0 +1,457 @@
+#include "switch/daemon/switch.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace rtvs {
+
+namespace {
+
+constexpr uint16_t kRxDesc = 1024;
+constexpr uint16_t kTxDesc = 1024;
+constexpr unsigned kLearnRingSize = 4096;
+
+double realtimeNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+std::string isoTime(double t) {
+  const time_t secs = static_cast<time_t>(t);
+  tm tmv{};
+  gmtime_r(&secs, &tmv);
+  char buf[40];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tmv);
+  char out[64];
+  snprintf(out, sizeof out, "%s.%06dZ", buf, static_cast<int>((t - secs) * 1e6));
+  return out;
+}
+
+int lscCallback(uint16_t port_id, rte_eth_event_type, void* arg, void*) {
+  rte_eth_link link{};
+  rte_eth_link_get_nowait(port_id, &link);
+  static_cast<Switch*>(arg)->postLinkEvent(port_id, link.link_status == RTE_ETH_LINK_UP);
+  return 0;
+}
+
+}  // namespace
+
+PortTotals PortTotals::minus(const PortTotals& b) const {
+  PortTotals r;
+  r.rx_packets = rx_packets - b.rx_packets;
+  r.rx_bytes = rx_bytes - b.rx_bytes;
+  r.tx_packets = tx_packets - b.tx_packets;
+  r.tx_bytes = tx_bytes - b.tx_bytes;
+  r.tx_retries = tx_retries - b.tx_retries;
+  r.over_budget = over_budget - b.over_budget;
+  for (unsigned i = 0; i < kNumDropReasons; ++i) r.drops[i] = drops[i] - b.drops[i];
+  return r;
+}
+
+uint64_t PortTotals::dropSum() const {
+  uint64_t s = 0;
+  for (uint64_t d : drops) s += d;
+  return s;
+}
+
+Switch::Switch(const Config& cfg)
+    : cfg_(cfg), tsc_hz_(rte_get_tsc_hz()), start_tsc_(rte_rdtsc()),
+      start_realtime_(realtimeNow()), macs_(cfg.mac_table_size) {
+  const int socket = static_cast<int>(rte_socket_id());
+  pool_ = rte_pktmbuf_pool_create("rtvs_mbufs", cfg_.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                  socket);
+  if (pool_ == nullptr) {
+    throw std::runtime_error(std::string("cannot create the mbuf pool (") +
+                             std::to_string(cfg_.mbufs) + " mbufs): " +
+                             rte_strerror(rte_errno) + "; reserve more hugepages or lower mbufs");
+  }
+  const unsigned n_pmds = static_cast<unsigned>(cfg_.pmd_cores.size());
+  if (n_pmds > kMaxPmds) throw std::runtime_error("pmd-cores: at most 16 PMDs");
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_pmds);
+  rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("rtvs_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+  if (rcu_ == nullptr || rte_rcu_qsbr_init(rcu_, n_pmds) != 0) {
+    throw std::runtime_error("cannot set up RCU for the PMDs");
+  }
+
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (unsigned i = 0; i < n_pmds; ++i) {
+    if (lcore >= RTE_MAX_LCORE) throw std::runtime_error("EAL has fewer worker lcores than PMDs");
+    const std::string rname = "rtvs_learn" + std::to_string(i);
+    rte_ring* ring = rte_ring_create(rname.c_str(), kLearnRingSize, socket,
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) throw std::runtime_error("cannot create the learn ring");
+    learn_rings_.push_back(ring);
+    Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_};
+    pmds_.push_back(std::make_unique<Pmd>(i, cfg_.pmd_cores[i], shared, ring));
+    pmds_.back()->setPriority(cfg_.pmd_priority);
+    pmd_lcores_.push_back(lcore);
+    lcore = rte_get_next_lcore(lcore, 1, 0);
+  }
+  pmd_iter_base_.resize(n_pmds);
+  pmd_gap_base_.resize(n_pmds);
+  current_ = std::make_unique<Snapshot>();
+  snapshot_.store(current_.get(), std::memory_order_release);
+  rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_LSC, lscCallback, this);
+}
+
+Switch::~Switch() {
+  stopPmds();
+  delAllPorts();
+  rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_LSC, lscCallback, this);
+  for (rte_ring* r : learn_rings_) rte_ring_free(r);
+  rte_free(rcu_);
+  rte_mempool_free(pool_);
+}
+
+static int pmdEntry(void* arg) { return static_cast<Pmd*>(arg)->run(); }
+
+void Switch::startPmds() {
+  for (size_t i = 0; i < pmds_.size(); ++i) {
+    if (rte_eal_remote_launch(pmdEntry, pmds_[i].get(), pmd_lcores_[i]) != 0) {
+      throw std::runtime_error("cannot launch PMD " + std::to_string(i));
+    }
+  }
+  pmds_running_ = true;
+  for (auto& pmd : pmds_) {
+    while (!pmd->started()) rte_delay_us_sleep(1000);
+    const char* sched = cfg_.pmd_priority > 0 ? "SCHED_FIFO" : "SCHED_OTHER";
+    if (cfg_.pmd_priority > 0 && pmd->priorityError() != 0) {
+      spdlog::error("pmd {} on core {}: could not apply SCHED_FIFO priority {}: {}; running at "
+                    "normal priority", pmd->id(), pmd->core(), cfg_.pmd_priority,
+                    strerror(pmd->priorityError()));
+    } else {
+      spdlog::info("pmd {} polling on core {} ({}{})", pmd->id(), pmd->core(), sched,
+                   cfg_.pmd_priority > 0 ? ":" + std::to_string(cfg_.pmd_priority) : "");
+    }
+  }
+}
+
+void Switch::stopPmds() {
+  if (!pmds_running_) return;
+  for (auto& pmd : pmds_) pmd->stop();
+  for (unsigned lc : pmd_lcores_) rte_eal_wait_lcore(lc);
+  pmds_running_ = false;
+}
+
+uint64_t Switch::mempoolInUse() const { return rte_mempool_in_use_count(pool_); }
+
+// Builds a new snapshot from the port records and publishes it; the old one is freed once every
+// PMD has passed a quiescent state (it may still be reading it until then).
+void Switch::publish() {
+  auto next = std::make_unique<Snapshot>();
+  next->generation = ++generation_;
+  for (uint16_t i = 0; i < kMaxPorts; ++i) {
+    PortRec* p = by_index_[i];
+    if (p == nullptr) continue;
+    next->ports[i] = p->dp.get();
+    next->port_list.push_back(i);
+    for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) {
+      next->rxqs[p->rxq_pmd[q]].push_back(RxqRef{p->dp.get(), q});
+    }
+  }
+  snapshot_.store(next.get(), std::memory_order_release);
+  if (pmds_running_) rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+  current_ = std::move(next);
+}
+
+Switch::PortRec& Switch::findPort(const std::string& name) {
+  auto it = ports_.find(name);
+  if (it == ports_.end()) throw RpcError(rpc_code::kNotFound, "no port named \"" + name + "\"");
+  return *it->second;
+}
+
+nlohmann::json Switch::addPort(const PortSpec& spec) {
+  if (ports_.count(spec.name)) {
+    throw RpcError(rpc_code::kExists, "port \"" + spec.name + "\" exists");
+  }
+  const bool vhost = spec.type != PortType::kDpdk;
+  if (vhost) {
+    for (const auto& [n, p] : ports_) {
+      if (p->spec.type != PortType::kDpdk && p->spec.path == spec.path) {
+        throw RpcError(rpc_code::kExists,
+                       "path " + spec.path + " is already used by port \"" + n + "\"");
+      }
+    }
+    struct stat st{};
+    if (spec.type == PortType::kVhostUser && lstat(spec.path.c_str(), &st) == 0) {
+      throw RpcError(rpc_code::kExists, "path " + spec.path + ": socket path exists");
+    }
+  }
+  uint16_t index = kMaxPorts;
+  for (uint16_t i = 0; i < kMaxPorts; ++i) {
+    if (by_index_[i] == nullptr) {
+      index = i;
+      break;
+    }
+  }
+  if (index == kMaxPorts) {
+    throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
+  }
+
+  // Create the ethdev.
+  std::string ethname;
+  if (vhost) {
+    ethname = "net_vhost_rtvs" + std::to_string(vdev_counter_++);
+    const std::string args = "iface=" + spec.path + ",queues=" + std::to_string(spec.queues) +
+                             ",client=" + (spec.type == PortType::kVhostUserClient ? "1" : "0");
+    if (rte_eal_hotplug_add("vdev", ethname.c_str(), args.c_str()) != 0) {
+      throw RpcError(rpc_code::kFailed, "cannot create vhost-user port on " + spec.path +
+                                            " (see the daemon log)");
+    }
+    // Guests (QEMU) often run as another user in the switch's group.
+    if (spec.type == PortType::kVhostUser) chmod(spec.path.c_str(), 0660);
+  } else {
+    ethname = spec.devargs.substr(0, spec.devargs.find(','));
+    uint16_t existing = 0;
+    if (rte_eth_dev_get_port_by_name(ethname.c_str(), &existing) == 0) {
+      // Probed already (a NIC found at start-up): usable unless another port has it.
+      if (by_port_id_.count(existing)) {
+        throw RpcError(rpc_code::kExists, "device " + ethname + " is already used by port \"" +
+                                              by_port_id_[existing]->spec.name + "\"");
+      }
+    } else if (rte_dev_probe(spec.devargs.c_str()) != 0) {
+      throw RpcError(rpc_code::kFailed, "devargs: cannot probe \"" + spec.devargs + "\"");
+    }
+  }
+  uint16_t port_id = 0;
+  if (rte_eth_dev_get_port_by_name(ethname.c_str(), &port_id) != 0) {
+    if (vhost) rte_eal_hotplug_remove("vdev", ethname.c_str());
+    throw RpcError(rpc_code::kFailed, "device " + ethname + " has no ethdev port");
+  }
+  rte_eth_dev_info info{};
+  rte_eth_dev_info_get(port_id, &info);
+  rte_device* device = info.device;
+  auto fail = [&](const std::string& msg) -> RpcError {
+    rte_eth_dev_stop(port_id);
+    rte_eth_dev_close(port_id);
+    if (device) rte_dev_remove(device);
+    return RpcError(rpc_code::kFailed, "port \"" + spec.name + "\": " + msg);
+  };
+
+  // Configure it: one rx and one tx queue per requested queue pair.
+  if (spec.queues > info.max_rx_queues || spec.queues > info.max_tx_queues) {
+    throw fail("queues: the device supports at most " +
+               std::to_string(std::min(info.max_rx_queues, info.max_tx_queues)));
+  }
+  if (spec.mtu > info.max_mtu || spec.mtu < info.min_mtu) {
+    throw fail("mtu: the device supports " + std::to_string(info.min_mtu) + ".." +
+               std::to_string(info.max_mtu));
+  }
+  rte_eth_conf conf{};
+  if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) conf.intr_conf.lsc = 1;
+  conf.rxmode.mtu = spec.mtu;
+  if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+  }
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  }
+  int rc = rte_eth_dev_configure(port_id, spec.queues, spec.queues, &conf);
+  if (rc != 0) throw fail(std::string("cannot configure: ") + rte_strerror(-rc));
+  const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
+  for (uint16_t q = 0; q < spec.queues; ++q) {
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    rc = rte_eth_rx_queue_setup(port_id, q, kRxDesc, socket, &rxconf, pool_);
+    if (rc != 0) throw fail(std::string("rx queue setup: ") + rte_strerror(-rc));
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    rc = rte_eth_tx_queue_setup(port_id, q, kTxDesc, socket, &txconf);
+    if (rc != 0) throw fail(std::string("tx queue setup: ") + rte_strerror(-rc));
+  }
+  rc = rte_eth_dev_start(port_id);
+  if (rc != 0) throw fail(std::string("cannot start: ") + rte_strerror(-rc));
+  rte_eth_promiscuous_enable(port_id);  // a bridge port receives every frame; vhost ignores it
+
+  auto rec = std::make_unique<PortRec>();
+  rec->spec = spec;
+  rec->device = device;
+  rec->dp = std::make_unique<DpPort>();
+  DpPort& dp = *rec->dp;
+  dp.index = index;
+  dp.port_id = port_id;
+  dp.n_queues = spec.queues;
+  dp.max_frame = spec.mtu + kL2Overhead;
+  dp.latency_budget_ticks = static_cast<uint32_t>(
+      std::min<uint64_t>(UINT32_MAX, spec.latency_budget_us * tsc_hz_ / 1000000));
+  dp.name = spec.name;
+  dp.txq_shared = pmds_.size() > spec.queues;
+  for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
+
+  // Each rx queue goes to the PMD that polls the fewest queues now.
+  std::vector<unsigned> load(pmds_.size(), 0);
+  for (const auto& [n, p] : ports_) {
+    for (unsigned pmd : p->rxq_pmd) ++load[pmd];
+  }
+  for (uint16_t q = 0; q < spec.queues; ++q) {
+    const unsigned pmd = static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
+    rec->rxq_pmd.push_back(pmd);
+    ++load[pmd];
+  }
+  rec->baseline = totals(index);
+  latency(index, rec->lat_in_base, rec->lat_out_base);
+  budget_seen_[index] = 0;
+
+  rte_eth_link link{};
+  rte_eth_link_get_nowait(port_id, &link);
+  PortRec* raw = rec.get();
+  by_index_[index] = raw;
+  by_port_id_[port_id] = raw;
+  ports_[spec.name] = std::move(rec);
+  if (link.link_status == RTE_ETH_LINK_UP) setLink(*raw, true);
+  publish();
+  spdlog::info("port {} added: type={} {}{} queues={} mtu={} (index {}, ethdev {})", spec.name,
+               portTypeName(spec.type), vhost ? "path=" : "devargs=",
+               vhost ? spec.path : spec.devargs, spec.queues, spec.mtu, index, port_id);
+  return portObject(*raw);
+}
+
+void Switch::delPort(const std::string& name) {
+  PortRec& p = findPort(name);
+  const uint16_t index = p.dp->index;
+  const uint16_t port_id = p.dp->port_id;
+  by_index_[index] = nullptr;
+  publish();  // after this no PMD touches the port
+  drainLearnRings(true, index);
+  macs_.flushPort(index);
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
+  if (p.device) rte_dev_remove(p.device);
+  by_port_id_.erase(port_id);
+  spdlog::info("port {} removed", name);
+  ports_.erase(name);
+}
+
+void Switch::delAllPorts() {
+  std::vector<std::string> names;
+  for (const auto& [n, p] : ports_) names.push_back(n);
+  for (const auto& n : names) delPort(n);
+}
+
+void Switch::postLinkEvent(uint16_t port_id, bool up) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  events_.emplace_back(port_id, up);
+}
+
+void Switch::setLink(PortRec& p, bool up) {
+  if (p.link_up == up) return;
+  p.link_up = up;
+  p.dp->link_up.store(up, std::memory_order_relaxed);
+  if (up) {
+    if (p.ever_up) ++p.reconnects;
+    p.ever_up = true;
+    spdlog::info("port {}: link up{}", p.spec.name,
+                 p.reconnects ? " (reconnect " + std::to_string(p.reconnects) + ")" : "");
+  } else {
+    const size_t flushed = macs_.flushPort(p.dp->index);
+    spdlog::info("port {}: link down, {} MAC entries flushed", p.spec.name, flushed);
+  }
+}
+
+void Switch::drainLearnRings(bool discard_for_removed, uint16_t removed_index) {
+  const uint64_t now = rte_rdtsc();
+  void* objs[64];
+  for (rte_ring* ring : learn_rings_) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst(ring, objs, 64, nullptr)) > 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        const uint64_t ev = reinterpret_cast<uintptr_t>(objs[i]);
+        const uint16_t port = static_cast<uint16_t>((ev >> 48) - 1);
+        const MacAddr mac = ev & ((uint64_t{1} << 48) - 1);
+        if (port >= kMaxPorts || by_index_[port] == nullptr) continue;
+        if (discard_for_removed && port == removed_index) continue;
+        ++learn_events_;
+        if (macs_.learn(mac, port, now) == MacTable::LearnResult::kFull) {
+          ++learn_failed_;
+          ++by_index_[port]->learn_full;
+        }
+      }
+    }
+  }
+}
+
+void Switch::poll() {
+  std::vector<std::pair<uint16_t, bool>> events;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events.swap(events_);
+  }
+  for (auto [port_id, up] : events) {
+    auto it = by_port_id_.find(port_id);
+    if (it == by_port_id_.end()) continue;
+    // A down+up pair that arrived together is a reconnect: replay both transitions.
+    setLink(*it->second, up);
+  }
+  drainLearnRings(false, 0);
+
+  const uint64_t now = rte_rdtsc();
+  if (now - last_link_poll_tsc_ > tsc_hz_ / 10) {
+    // Devices without link-change interrupts (net_ring, some NICs) are polled.
+    last_link_poll_tsc_ = now;
+    for (auto& [id, p] : by_port_id_) {
+      rte_eth_link link{};
+      if (rte_eth_link_get_nowait(id, &link) == 0) setLink(*p, link.link_status == RTE_ETH_LINK_UP);
+    }
+  }
+  if (cfg_.mac_aging_s > 0 && now - last_age_tsc_ > tsc_hz_) {
+    last_age_tsc_ = now;
+    const size_t aged = macs_.age(now, uint64_t{cfg_.mac_aging_s} * tsc_hz_);
+    if (aged) spdlog::debug("{} MAC entries aged out", aged);
+  }
+  if (now - last_budget_tsc_ > tsc_hz_) {
+    // Latency budget alarms, rate-limited to one line per port per second.
+    last_budget_tsc_ = now;
+    for (auto& [name, p] : ports_) {
+      const uint16_t i = p->dp->index;
+      uint64_t over = 0, worst = 0;
+      for (const auto& pmd : pmds_) {
+        over += pmd->stats().over_budget[i].get();
+        worst = std::max(worst, pmd->stats().worst_over_budget[i].get());
+      }
+      if (over > budget_seen_[i]) {
+        spdlog::warn("port {}: {} packets over the latency budget of {} us in the last second "
+                     "(worst residence so far {:.1f} us) at {}", name, over - budget_seen_[i],
+                     p->spec.latency_budget_us, ticksToUs(worst), isoTime(realtimeNow()));
+        budget_seen_[i] = over;
+      }
+    }
+  }
+}
+
+PortTotals Switch::totals(uint16_t index) const {
+  PortTotals t;
+  for (const auto& pmd : pmds_) {
+    const PortCounters& c = pmd->stats().ports[index];
+    t.rx_packets += c.rx_packets.get();
+    t.rx_bytes += c.rx_bytes.get();
+    t.tx_packets += c.tx_packets.get();
+    t.tx_bytes += c.tx_bytes.get();
+    t.tx_retries += c.tx_retries.get();
+    for (unsigned r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].get();
+    t.over_budget += pmd->stats().over_budget[index].get();
+  }
+  return t;
+}
+
+void Switch::latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const {
+  in = HistogramSnapshot();
+  out = HistogramSnapshot();
+  for (const auto& pmd : pmds_) {
+    pmd->stats().residence_in[index].addTo(in);
+    pmd->stats().residence_out[index].addTo(out);
+  }
+}
+
+}  // namespace rtvs

@@ -1,0 +1,310 @@
+// The switch's JSON-RPC methods (docs/api.md): views of the control thread's state.
+#include <rte_ethdev.h>
+#include <rte_version.h>
+
+#include <algorithm>
+
+#include "switch/daemon/switch.h"
+
+namespace rtvs {
+
+using nlohmann::json;
+
+namespace {
+
+std::string macString(MacAddr mac) {
+  char buf[18];
+  snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(mac >> 40 & 0xff),
+           unsigned(mac >> 32 & 0xff), unsigned(mac >> 24 & 0xff), unsigned(mac >> 16 & 0xff),
+           unsigned(mac >> 8 & 0xff), unsigned(mac & 0xff));
+  return buf;
+}
+
+double pct(uint64_t part, uint64_t whole) {
+  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+std::string optString(const json& params, const char* key) {
+  if (!params.is_object() || !params.contains(key) || params.at(key).is_null()) return {};
+  if (!params.at(key).is_string()) {
+    throw RpcError(rpc_code::kInvalidParams, std::string("parameter ") + key + ": must be a string");
+  }
+  return params.at(key).get<std::string>();
+}
+
+bool optBool(const json& params, const char* key) {
+  if (!params.is_object() || !params.contains(key)) return false;
+  if (!params.at(key).is_boolean()) {
+    throw RpcError(rpc_code::kInvalidParams, std::string("parameter ") + key + ": must be a boolean");
+  }
+  return params.at(key).get<bool>();
+}
+
+}  // namespace
+
+std::vector<Switch::PortRec*> Switch::selectPorts(const json& params) {
+  std::vector<PortRec*> out;
+  const std::string name = optString(params, "port");
+  if (!name.empty()) {
+    out.push_back(&findPort(name));
+  } else {
+    for (auto& [n, p] : ports_) out.push_back(p.get());
+  }
+  return out;
+}
+
+json Switch::portSummary(const PortRec& p) const {
+  const PortTotals t = current(p);
+  return {{"name", p.spec.name},
+          {"index", p.dp->index},
+          {"type", std::string(portTypeName(p.spec.type))},
+          {"state", p.link_up ? "up" : "down"},
+          {"path", p.spec.path},
+          {"devargs", p.spec.devargs},
+          {"queues", p.spec.queues},
+          {"mtu", p.spec.mtu},
+          {"rx_packets", t.rx_packets},
+          {"tx_packets", t.tx_packets},
+          {"drops", t.dropSum()}};
+}
+
+json Switch::portStats(const PortRec& p) const {
+  const PortTotals t = current(p);
+  json drops = json::object();
+  for (unsigned r = 0; r < kNumDropReasons; ++r) drops[kDropReasonNames[r]] = t.drops[r];
+  drops["learn_full"] = p.learn_full;
+  return {{"name", p.spec.name},         {"rx_packets", t.rx_packets},
+          {"rx_bytes", t.rx_bytes},      {"tx_packets", t.tx_packets},
+          {"tx_bytes", t.tx_bytes},      {"tx_retries", t.tx_retries},
+          {"drops", drops},              {"link", p.link_up ? "up" : "down"},
+          {"reconnects", p.reconnects},  {"over_budget", t.over_budget}};
+}
+
+json Switch::portObject(const PortRec& p) const {
+  json o = portSummary(p);
+  json opts = json::object();
+  for (const auto& [k, v] : toOptions(p.spec)) opts[k] = v;
+  o["options"] = opts;
+  o["reconnects"] = p.reconnects;
+  json rxqs = json::array();
+  for (size_t q = 0; q < p.rxq_pmd.size(); ++q) {
+    rxqs.push_back({{"queue", q}, {"pmd", p.rxq_pmd[q]}, {"core", cfg_.pmd_cores[p.rxq_pmd[q]]}});
+  }
+  o["rxqs"] = rxqs;
+  o["ethdev"] = p.dp->port_id;
+  o["stats"] = portStats(p);
+  return o;
+}
+
+json Switch::portLatency(const PortRec& p, bool buckets) const {
+  HistogramSnapshot in, out;
+  latency(p.dp->index, in, out);
+  const LatencySummary si = summarize(in.minus(p.lat_in_base), tsc_hz_);
+  const LatencySummary so = summarize(out.minus(p.lat_out_base), tsc_hz_);
+  json o = {{"name", p.spec.name},
+            {"ingress", json(si)},
+            {"egress", json(so)},
+            {"latency_budget_us", p.spec.latency_budget_us},
+            {"over_budget", current(p).over_budget}};
+  if (buckets) {
+    o["ingress_buckets"] = bucketsToJson(in.minus(p.lat_in_base), tsc_hz_);
+    o["egress_buckets"] = bucketsToJson(out.minus(p.lat_out_base), tsc_hz_);
+  }
+  return o;
+}
+
+json Switch::pmdObject(const Pmd& pmd) const {
+  const PmdStats& s = pmd.stats();
+  const unsigned id = pmd.id();
+  const uint64_t busy = s.busy_cycles.get() - pmd_busy_base_[id];
+  const uint64_t idle = s.idle_cycles.get() - pmd_idle_base_[id];
+  json rxqs = json::array();
+  for (const RxqRef& q : snapshot_.load(std::memory_order_acquire)->rxqs[id]) {
+    const uint64_t qb = s.rxq_busy_cycles[q.port->index][q.queue].get();
+    rxqs.push_back({{"port", q.port->name}, {"queue", q.queue}, {"busy_pct", pct(qb, busy + idle)}});
+  }
+  std::string sched = "SCHED_OTHER";
+  if (cfg_.pmd_priority > 0 && pmd.priorityError() == 0) {
+    sched = "SCHED_FIFO:" + std::to_string(cfg_.pmd_priority);
+  }
+  return {{"id", id},
+          {"core", pmd.core()},
+          {"sched", sched},
+          {"iterations", s.iterations.get()},
+          {"busy_pct", pct(busy, busy + idle)},
+          {"learn_events", s.learn_posted.get()},
+          {"learn_events_dropped", s.learn_ring_full.get()},
+          {"rxqs", rxqs}};
+}
+
+json Switch::pmdPerf(const Pmd& pmd) const {
+  const PmdStats& s = pmd.stats();
+  const unsigned id = pmd.id();
+  HistogramSnapshot iter, gap;
+  s.iteration.addTo(iter);
+  s.poll_gap.addTo(gap);
+  json o = pmdObject(pmd);
+  o["iteration"] = json(summarize(iter.minus(pmd_iter_base_[id]), tsc_hz_));
+  o["poll_gap"] = json(summarize(gap.minus(pmd_gap_base_[id]), tsc_hz_));
+  const uint64_t longest = s.longest_gap.get();
+  const uint64_t at = s.longest_gap_tsc.get();
+  o["longest_stall_us"] = ticksToUs(longest);
+  if (at != 0) {
+    const double when = start_realtime_ + static_cast<double>(at - start_tsc_) / tsc_hz_;
+    const time_t secs = static_cast<time_t>(when);
+    tm tmv{};
+    gmtime_r(&secs, &tmv);
+    char buf[40];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    o["longest_stall_at"] = buf;
+  } else {
+    o["longest_stall_at"] = nullptr;
+  }
+  return o;
+}
+
+void Switch::registerMethods(RpcDispatcher& d) {
+  d.add("version", "", "daemon and DPDK versions", [](const json&) {
+    return json{{"version", RTVS_VERSION}, {"dpdk", rte_version()}};
+  });
+  d.add("list-commands", "", "the methods this daemon answers", [&d](const json&) {
+    json cmds = json::array();
+    for (const auto& m : d.methods()) {
+      cmds.push_back({{"method", m.method}, {"params", m.params_help}, {"help", m.help}});
+    }
+    return json{{"commands", cmds}};
+  });
+  d.add("port.add", "name options{type,path,devargs,queues,mtu,latency-budget-us}",
+        "add a port at run time", [this](const json& params) {
+          const std::string name = optString(params, "name");
+          PortOptions opts;
+          if (params.contains("options")) {
+            const json& o = params.at("options");
+            if (!o.is_object()) throw RpcError(rpc_code::kInvalidParams, "options: must be an object");
+            for (const auto& [k, v] : o.items()) {
+              if (v.is_string()) {
+                opts.emplace_back(k, v.get<std::string>());
+              } else if (v.is_number_integer() || v.is_number_unsigned()) {
+                opts.emplace_back(k, v.dump());
+              } else {
+                throw RpcError(rpc_code::kInvalidParams, "option " + k + ": must be a string or an integer");
+              }
+            }
+          }
+          PortSpec spec;
+          try {
+            validatePortName(name);
+            spec = parsePortSpec(name, opts, cfg_.socket_dir);
+          } catch (const ConfigError& e) {
+            throw RpcError(rpc_code::kInvalidParams, e.what());
+          }
+          return addPort(spec);
+        });
+  d.add("port.del", "name", "remove a port", [this](const json& params) {
+    const std::string name = optString(params, "name");
+    if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
+    delPort(name);
+    return json{{"name", name}};
+  });
+  d.add("port.list", "", "all ports with state and packet counts", [this](const json&) {
+    json a = json::array();
+    std::vector<PortRec*> v;
+    for (auto& [n, p] : ports_) v.push_back(p.get());
+    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->dp->index < b->dp->index; });
+    for (PortRec* p : v) a.push_back(portSummary(*p));
+    return json{{"ports", a}};
+  });
+  d.add("port.show", "name", "one port in detail", [this](const json& params) {
+    const std::string name = optString(params, "name");
+    if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
+    return portObject(findPort(name));
+  });
+  d.add("fdb.show", "[port]", "the learned MAC table", [this](const json& params) {
+    const std::string only = optString(params, "port");
+    int only_index = -1;
+    if (!only.empty()) only_index = findPort(only).dp->index;
+    const uint64_t now = rte_rdtsc();
+    json entries = json::array();
+    macs_.forEach([&](MacAddr mac, uint16_t port, uint64_t seen) {
+      if (only_index >= 0 && port != only_index) return;
+      if (port >= kMaxPorts || by_index_[port] == nullptr) return;
+      const double age = now > seen ? static_cast<double>(now - seen) / tsc_hz_ : 0.0;
+      entries.push_back({{"mac", macString(mac)}, {"port", by_index_[port]->spec.name}, {"age_s", age}});
+    });
+    std::sort(entries.begin(), entries.end(),
+              [](const json& a, const json& b) { return a["mac"] < b["mac"]; });
+    return json{{"entries", entries},
+                {"count", macs_.size()},
+                {"capacity", macs_.maxEntries()},
+                {"learn_failed", learn_failed_},
+                {"learn_events_dropped", [this] {
+                   uint64_t n = 0;
+                   for (const auto& p : pmds_) n += p->stats().learn_ring_full.get();
+                   return n;
+                 }()},
+                {"aging_s", cfg_.mac_aging_s}};
+  });
+  d.add("fdb.flush", "[port]", "forget learned MACs (of one port)", [this](const json& params) {
+    const std::string only = optString(params, "port");
+    size_t n = only.empty() ? macs_.flushAll() : macs_.flushPort(findPort(only).dp->index);
+    return json{{"flushed", n}};
+  });
+  d.add("pmd.show", "", "PMD threads, their rx queues and busy share", [this](const json&) {
+    json a = json::array();
+    for (const auto& p : pmds_) a.push_back(pmdObject(*p));
+    return json{{"pmds", a}};
+  });
+  d.add("pmd.perf", "", "PMD iteration time, poll gaps, longest stall", [this](const json&) {
+    json a = json::array();
+    for (const auto& p : pmds_) a.push_back(pmdPerf(*p));
+    return json{{"pmds", a}, {"tsc_hz", tsc_hz_}};
+  });
+  d.add("stats.show", "[port]", "port counters and drops by reason", [this](const json& params) {
+    json a = json::array();
+    for (PortRec* p : selectPorts(params)) a.push_back(portStats(*p));
+    return json{{"ports", a},
+                {"mempool", {{"size", cfg_.mbufs}, {"in_use", mempoolInUse()}}}};
+  });
+  d.add("stats.clear", "[port]", "zero port counters (and PMD busy shares)", [this](const json& params) {
+    json names = json::array();
+    const bool all = optString(params, "port").empty();
+    for (PortRec* p : selectPorts(params)) {
+      p->baseline = totals(p->dp->index);
+      p->learn_full = 0;
+      names.push_back(p->spec.name);
+    }
+    if (all) {
+      for (const auto& p : pmds_) {
+        pmd_busy_base_[p->id()] = p->stats().busy_cycles.get();
+        pmd_idle_base_[p->id()] = p->stats().idle_cycles.get();
+      }
+    }
+    return json{{"cleared", names}};
+  });
+  d.add("latency.show", "[port] [histogram]", "residence-time percentiles per port",
+        [this](const json& params) {
+          const bool buckets = optBool(params, "histogram");
+          json a = json::array();
+          for (PortRec* p : selectPorts(params)) a.push_back(portLatency(*p, buckets));
+          return json{{"ports", a}};
+        });
+  d.add("latency.clear", "[port]", "restart latency accounting", [this](const json& params) {
+    json names = json::array();
+    const bool all = optString(params, "port").empty();
+    for (PortRec* p : selectPorts(params)) {
+      latency(p->dp->index, p->lat_in_base, p->lat_out_base);
+      names.push_back(p->spec.name);
+    }
+    if (all) {
+      for (const auto& p : pmds_) {
+        pmd_iter_base_[p->id()] = HistogramSnapshot();
+        pmd_gap_base_[p->id()] = HistogramSnapshot();
+        p->stats().iteration.addTo(pmd_iter_base_[p->id()]);
+        p->stats().poll_gap.addTo(pmd_gap_base_[p->id()]);
+      }
+    }
+    return json{{"cleared", names}};
+  });
+}
+
+}  // namespace rtvs

@@ -1,0 +1,36 @@
+#pragma once
+// runs on a PMD thread: no locks, syscalls, allocation or logging
+// What a PMD needs to know about a port. Created by the control thread; immutable while published
+// except the link flag (written by the control thread) and the tx locks. Freed only after an RCU
+// grace period once no snapshot refers to it.
+
+#include <rte_spinlock.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "switch/dataplane/dp_types.h"
+
+namespace rtvs {
+
+struct DpPort {
+  uint16_t index = 0;       // switch port index, 0..kMaxPorts-1
+  uint16_t port_id = 0;     // DPDK ethdev port id
+  uint16_t n_queues = 1;    // rx and tx queues
+  uint32_t max_frame = 0;   // MTU + kL2Overhead
+  uint32_t latency_budget_ticks = 0;  // 0 = no budget
+  // PMD k transmits on txq_of_pmd[k]. If fewer tx queues than PMDs, a queue is shared and its
+  // spinlock is taken (the only lock in the dataplane, and only in that configuration).
+  uint16_t txq_of_pmd[kMaxPmds] = {};
+  bool txq_shared = false;
+  std::atomic<bool> link_up{false};
+  rte_spinlock_t txq_lock[kMaxPortQueues];
+  std::string name;
+
+  DpPort() {
+    for (auto& l : txq_lock) rte_spinlock_init(&l);
+  }
+};
+
+}  // namespace rtvs

@@ -1,0 +1,44 @@
+#pragma once
+// runs on a PMD thread: no locks, syscalls, allocation or logging
+// Limits and per-PMD counters shared by the dataplane and the control thread that reads them.
+
+#include <atomic>
+#include <cstdint>
+
+namespace rtvs {
+
+inline constexpr unsigned kMaxPorts = 64;   // switch port indices 0..kMaxPorts-1
+inline constexpr unsigned kMaxPmds = 16;
+inline constexpr unsigned kMaxPortQueues = 16;
+inline constexpr unsigned kBurst = 32;
+inline constexpr unsigned kEthHdrLen = 14;
+inline constexpr unsigned kL2Overhead = 18;  // Ethernet header + one VLAN tag, no FCS
+
+// A counter with one writer (the owning PMD): relaxed load + store, no locked instruction. Readers
+// on other threads see a recent value, never a torn one.
+struct Counter {
+  std::atomic<uint64_t> v{0};
+  void add(uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+enum DropReason : unsigned {
+  kDropTxFull,    // egress queue full or guest not ready
+  kDropMtu,       // longer than the egress port's MTU + kL2Overhead
+  kDropNoMbuf,    // pool empty
+  kDropLinkDown,  // egress link down
+  kDropRunt,      // ingress frame shorter than an Ethernet header
+  kDropHairpin,   // destination learned on the ingress port
+  kNumDropReasons
+};
+inline constexpr const char* kDropReasonNames[kNumDropReasons] = {
+    "tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin"};
+
+// One PMD's counters for one switch port. Rx-side drops (runt, hairpin) count on the ingress port,
+// tx-side drops on the egress port.
+struct alignas(64) PortCounters {
+  Counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_retries;
+  Counter drops[kNumDropReasons];
+};
+
+}  // namespace rtvs

@@ -10,15 +10,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "switch/core/rpc_client.h"
 
 namespace rtvs {
 namespace {
@@ -404,6 +409,95 @@ TEST_F(RpcServerTest, PeerCredentials) {
   EXPECT_EQ(run_child(65534), 0);  // the socket's group
   for (int i = 0; i < 10; ++i) s.poll(1);
   EXPECT_EQ(s.clientCountForTest(), 0u);
+}
+
+// RpcClient against a real server polled by a thread, as the daemon's control thread does.
+class RpcServerClientTest : public RpcServerTest {
+ protected:
+  void startServer() {
+    server_ = std::make_unique<RpcServer>(path_, d_);
+    thread_ = std::thread([this] {
+      while (!stop_) server_->poll(10);
+    });
+  }
+  void TearDown() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+    RpcServerTest::TearDown();
+  }
+  std::unique_ptr<RpcServer> server_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(RpcServerClientTest, CallsAndErrors) {
+  d_.add("fail", "", "", [](const json&) -> json { throw RpcError(rpc_code::kNotFound, "no"); });
+  d_.add("slow", "", "", [](const json&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return json(1);
+  });
+  startServer();
+  RpcClient c(path_, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.call("echo", {{"a", 1}}), json({{"a", 1}}));
+  EXPECT_EQ(c.call("echo"), json::object());
+  try {
+    c.call("fail");
+    FAIL();
+  } catch (const RpcError& e) {
+    EXPECT_EQ(e.code(), rpc_code::kNotFound);
+  }
+  EXPECT_THROW(c.call("nope"), RpcError);
+  EXPECT_EQ(c.call("big", {{"bytes", 3 << 20}}).get<std::string>().size(), size_t{3} << 20);
+  RpcClient impatient(path_, std::chrono::milliseconds(50));
+  try {
+    impatient.call("slow");
+    FAIL();
+  } catch (const RpcTransportError& e) {
+    EXPECT_STREQ(e.what(), "no reply from rtvswitch within 0.05 s");
+  }
+}
+
+TEST_F(RpcServerClientTest, ConnectErrors) {
+  try {
+    RpcClient c(path_, std::chrono::milliseconds(1000));
+    FAIL();
+  } catch (const RpcTransportError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot connect to " + path_ + ": No such file or directory (is rtvswitch running?)");
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);  // stale: bound, nobody listening
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, path_.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(fd);
+  try {
+    RpcClient c(path_, std::chrono::milliseconds(1000));
+    FAIL();
+  } catch (const RpcTransportError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot connect to " + path_ + ": Connection refused (is rtvswitch running?)");
+  }
+  EXPECT_THROW(RpcClient(dir_ + "/" + std::string(120, 'x'), std::chrono::milliseconds(10)),
+               RpcTransportError);
+}
+
+TEST_F(RpcServerClientTest, RefusedClientGetsTheServersReason) {
+  std::vector<int> fds;
+  startServer();
+  for (size_t i = 0; i < RpcServer::kMaxClients; ++i) fds.push_back(connectClient());
+  while (server_->clientCountForTest() < RpcServer::kMaxClients) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  RpcClient c(path_, std::chrono::milliseconds(5000));
+  try {
+    c.call("echo");
+    FAIL();
+  } catch (const RpcError& e) {
+    EXPECT_STREQ(e.what(), "too many control clients (limit 256)");
+  }
+  for (int fd : fds) ::close(fd);
 }
 
 }  // namespace

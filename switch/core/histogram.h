@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <vector>
 
 namespace rtvs {
@@ -33,7 +34,9 @@ class Histogram {
     return kSubCount + (msb - kSubBits) * kHalfSub +
            static_cast<unsigned>((v >> shift) - kHalfSub);
   }
-  // Smallest value that lands in bucket b; bucketHigh(b) is the first value of the next bucket.
+  // Smallest value that lands in bucket b; bucketHigh(b) is the first value of the next bucket
+  // (2^kMaxBits for the last one, which also holds the clamped values). b >= kBuckets is read as
+  // the last bucket.
   static uint64_t bucketLow(unsigned b) noexcept;
   static uint64_t bucketHigh(unsigned b) noexcept;
 
@@ -47,7 +50,8 @@ class Histogram {
     if (v > max_.load(std::memory_order_relaxed)) max_.store(v, std::memory_order_relaxed);
   }
 
-  // Reader side: adds this histogram's current content to `out`.
+  // Reader side: adds this histogram's current content to `out`. Safe while the writer records:
+  // the snapshot's count is the sum of the bucket counts read, so percentiles stay consistent.
   void addTo(HistogramSnapshot& out) const noexcept;
 
  private:
@@ -78,5 +82,23 @@ class HistogramSnapshot {
   std::vector<uint64_t> counts_;
   uint64_t count_ = 0, sum_ = 0, max_ = 0;
 };
+
+// A snapshot in nanoseconds, for people and JSON readers (latency.show, the probe tool).
+struct LatencySummary {
+  uint64_t count = 0;
+  double mean_ns = 0, p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, p9999_ns = 0, max_ns = 0;
+};
+
+// Converts a snapshot of tick values into nanoseconds. Throws std::invalid_argument if
+// ticks_per_sec is 0.
+LatencySummary summarize(const HistogramSnapshot& s, uint64_t ticks_per_sec);
+double ticksToNs(uint64_t ticks, uint64_t ticks_per_sec) noexcept;
+
+// JSON: {"count", "mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns"}.
+void to_json(nlohmann::json& j, const LatencySummary& s);
+void from_json(const nlohmann::json& j, LatencySummary& s);
+// The non-empty buckets, ascending: [{"le_ns": <largest value of the bucket>, "count": n}]. The
+// last bucket's bound is the recorded max when values were clamped into it.
+nlohmann::json bucketsToJson(const HistogramSnapshot& s, uint64_t ticks_per_sec);
 
 }  // namespace rtvs

@@ -210,8 +210,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
       throw RpcError(rpc_code::kFailed, "cannot create vhost-user port on " + spec.path +
                                             " (see the daemon log)");
     }
-    // Guests (QEMU) often run as another user in the switch's group.
-    if (spec.type == PortType::kVhostUser) chmod(spec.path.c_str(), 0660);
+
   } else {
     ethname = spec.devargs.substr(0, spec.devargs.find(','));
     uint16_t existing = 0;
@@ -273,6 +272,9 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
   }
   rc = rte_eth_dev_start(port_id);
   if (rc != 0) throw fail(std::string("cannot start: ") + rte_strerror(-rc));
+  // net_vhost creates a server socket when configured. Guests (QEMU) often run as another user
+  // in the switch's group.
+  if (spec.type == PortType::kVhostUser) chmod(spec.path.c_str(), 0660);
   rte_eth_promiscuous_enable(port_id);  // a bridge port receives every frame; vhost ignores it
 
   auto rec = std::make_unique<PortRec>();

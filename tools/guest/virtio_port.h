@@ -1,0 +1,79 @@
+#pragma once
+// EAL start-up and net_virtio_user ports for the guest-side tools (rtvs-guest, rtvswitch-probe).
+// A port is created by hotplug (rte_eal_hotplug_add) so that it can be detached and attached
+// again with the same devargs, which is how a test makes a guest go away and come back.
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rtvs::guest {
+
+struct EalOptions {
+  std::string prog;
+  std::string file_prefix;  // required: each DPDK process needs its own
+  unsigned mem_mb = 128;
+  unsigned lcore = 0;
+};
+
+// Sends DPDK's log to stderr (stdout carries the tools' output) and starts the EAL with hugepages
+// in a single file per segment list (net_virtio_user shares memory with the switch through those
+// fds), no PCI scan and no telemetry socket. Throws std::runtime_error on failure.
+void initEal(const EalOptions& opts);
+
+struct PortArgs {
+  std::string path;
+  bool server = false;  // the guest listens on path; the switch connects (vhostuserclient)
+  unsigned queues = 1;
+  unsigned queue_size = 1024;
+  rte_ether_addr mac{};  // a random locally administered address unless given
+  unsigned mtu = 1500;
+};
+
+// Parses "path=SOCK[,server=1][,queues=N][,queue_size=N][,mac=..][,mtu=N]". Throws
+// std::invalid_argument naming the key and the reason.
+PortArgs parsePortArgs(std::string_view spec);
+
+// Mbufs a pool needs to fill the rings of a port with these arguments, plus a margin for bursts.
+unsigned mbufsFor(const PortArgs& args);
+
+// Data room of the tools' mbufs: jumbo frames arrive as chains (mergeable rx buffers) and are sent
+// as chains.
+inline constexpr uint16_t kDataRoom = RTE_MBUF_DEFAULT_BUF_SIZE;
+
+class VirtioPort {
+ public:
+  // `index` names the device net_virtio_user<index>.
+  VirtioPort(unsigned index, PortArgs args, rte_mempool* pool);
+  ~VirtioPort();
+  VirtioPort(const VirtioPort&) = delete;
+  VirtioPort& operator=(const VirtioPort&) = delete;
+
+  // Hotplugs the device, configures args.queues rx/tx queue pairs and the MTU, and starts it. Does
+  // not wait for the vhost link. Throws std::runtime_error (and leaves the port detached).
+  void attach();
+  // Stops, closes and hot-unplugs the device: the switch sees the guest go away.
+  void detach() noexcept;
+
+  bool attached() const noexcept { return attached_; }
+  uint16_t portId() const noexcept { return port_id_; }
+  const PortArgs& args() const noexcept { return args_; }
+  const std::string& name() const noexcept { return name_; }
+  bool linkUp() const noexcept;
+
+ private:
+  std::string devargs() const;
+  void configure();
+
+  unsigned index_;
+  std::string name_;
+  PortArgs args_;
+  rte_mempool* pool_;
+  bool attached_ = false;
+  uint16_t port_id_ = 0;
+};
+
+}  // namespace rtvs::guest

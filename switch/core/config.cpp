@@ -1,5 +1,8 @@
 #include "switch/core/config.h"
 
+#include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -10,13 +13,10 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 namespace rtvs {
 
@@ -98,9 +98,9 @@ struct Node {
   std::string str;      // kString; for kInteger the value as written (for messages)
   int64_t integer = 0;  // kInteger (JSON integers above INT64_MAX are clamped; str is exact)
   bool boolean = false;
-  std::vector<Node> items;                             // kArray
-  std::vector<std::pair<std::string, Node>> members;   // kTable
-  std::string other;                                   // kOther: the type's name
+  std::vector<Node> items;                            // kArray
+  std::vector<std::pair<std::string, Node>> members;  // kTable
+  std::string other;                                  // kOther: the type's name
 };
 
 std::string kindName(const Node& n) {
@@ -274,7 +274,8 @@ void addPorts(RawConfig& raw, const Node& n, const Origin& origin) {
         }
         checkPortOption(key, value.str);
       } catch (const ConfigError& e) {
-        throw ConfigError(origin.at(value.line) + "port " + quotedValue(port.name) + ": " + e.what());
+        throw ConfigError(origin.at(value.line) + "port " + quotedValue(port.name) + ": " +
+                          e.what());
       }
       port.options.emplace_back(key, value.str);
     }
@@ -288,9 +289,7 @@ const std::map<std::string_view, Setter>& setters() {
   static const std::map<std::string_view, Setter> kSetters = {
       {"pmd-cores", [](Config& c, const Node& n) { c.pmd_cores = asCpuList(n, "pmd-cores"); }},
       {"housekeeping-cores",
-       [](Config& c, const Node& n) {
-         c.housekeeping_cores = asCpuList(n, "housekeeping-cores");
-       }},
+       [](Config& c, const Node& n) { c.housekeeping_cores = asCpuList(n, "housekeeping-cores"); }},
       {"socket-dir",
        [](Config& c, const Node& n) {
          c.socket_dir = asString(n, "socket-dir");
@@ -310,8 +309,8 @@ const std::map<std::string_view, Setter>& setters() {
        [](Config& c, const Node& n) {
          c.file_prefix = asString(n, "file-prefix");
          if (c.file_prefix.empty() || c.file_prefix.find('/') != std::string::npos) {
-           fail("file-prefix", "must be non-empty and contain no '/', got " +
-                                   quotedValue(c.file_prefix));
+           fail("file-prefix",
+                "must be non-empty and contain no '/', got " + quotedValue(c.file_prefix));
          }
        }},
       {"mbufs",
@@ -324,8 +323,7 @@ const std::map<std::string_view, Setter>& setters() {
        }},
       {"mac-table-size",
        [](Config& c, const Node& n) {
-         c.mac_table_size =
-             static_cast<unsigned>(asInteger(n, "mac-table-size", kMacTableSize));
+         c.mac_table_size = static_cast<unsigned>(asInteger(n, "mac-table-size", kMacTableSize));
          if (!std::has_single_bit(c.mac_table_size)) {
            fail("mac-table-size", "must be a power of two, got " + n.str);
          }
@@ -352,8 +350,8 @@ const std::map<std::string_view, Setter>& setters() {
          c.eal_args.clear();
          for (const Node& item : n.items) {
            if (item.kind != Node::Kind::kString) {
-             fail("eal-args", "must be an array of strings, got an array containing " +
-                                  kindName(item));
+             fail("eal-args",
+                  "must be an array of strings, got an array containing " + kindName(item));
            }
            c.eal_args.push_back(item.str);
          }
@@ -473,7 +471,8 @@ void validateConfig(const Config& cfg) {
   checkSocketFile(cfg.control_socket, "control-socket");
   checkRange("memory-mb", cfg.memory_mb, kMemoryMb);
   if (cfg.file_prefix.empty() || cfg.file_prefix.find('/') != std::string::npos) {
-    fail("file-prefix", "must be non-empty and contain no '/', got " + quotedValue(cfg.file_prefix));
+    fail("file-prefix",
+         "must be non-empty and contain no '/', got " + quotedValue(cfg.file_prefix));
   }
   checkRange("mbufs", cfg.mbufs, kMbufs);
   checkRange("mac-aging-sec", cfg.mac_aging_s, kMacAgingSec);
@@ -509,7 +508,8 @@ std::vector<unsigned> parseCpuList(const std::string& text, const std::string& k
     unsigned v = 0;
     const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ptr != s.data() + s.size() || ec == std::errc::invalid_argument) {
-      fail(key, "bad cpu list " + quotedValue(text) + ": " + quotedValue(s) + " is not a cpu number");
+      fail(key,
+           "bad cpu list " + quotedValue(text) + ": " + quotedValue(s) + " is not a cpu number");
     }
     if (ec == std::errc::result_out_of_range || v >= kMaxCpus) {
       fail(key, "cpu " + std::string(s) + " out of range 0.." + std::to_string(kMaxCpus - 1));
@@ -528,7 +528,8 @@ std::vector<unsigned> parseCpuList(const std::string& text, const std::string& k
       const unsigned first = parseCpu(item.substr(0, dash));
       const unsigned last = parseCpu(item.substr(dash + 1));
       if (first > last) {
-        fail(key, "bad cpu list " + quotedValue(text) + ": range " + quotedValue(item) + " runs backwards");
+        fail(key, "bad cpu list " + quotedValue(text) + ": range " + quotedValue(item) +
+                      " runs backwards");
       }
       for (unsigned c = first; c <= last; ++c) cpus.push_back(c);
     }
@@ -556,7 +557,8 @@ LogLevel parseLogLevel(const std::string& text, const std::string& key) {
   for (const auto& [name, level] : kLogLevels) {
     if (text == name) return level;
   }
-  fail(key, "must be one of trace, debug, info, warn, error, critical, off; got " + quotedValue(text));
+  fail(key,
+       "must be one of trace, debug, info, warn, error, critical, off; got " + quotedValue(text));
 }
 
 const char* logLevelName(LogLevel level) noexcept {
@@ -567,8 +569,7 @@ const char* logLevelName(LogLevel level) noexcept {
 }
 
 DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
-  CLI::App app{"rtvswitch: poll-mode DPDK vhost-user switch for real-time KVM guests",
-               "rtvswitch"};
+  CLI::App app{"rtvswitch: poll-mode DPDK vhost-user switch for real-time KVM guests", "rtvswitch"};
   app.set_version_flag("--version", std::string("rtvswitch ") + RTVS_VERSION);
 
   std::string config_file;
@@ -634,8 +635,8 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
     const std::string flag = o.flag;
     const std::string& v = o.value;
     const auto number = [&](Range r) {
-      return static_cast<int64_t>(parseUnsigned(v, static_cast<uint64_t>(r.lo),
-                                                static_cast<uint64_t>(r.hi), flag));
+      return static_cast<int64_t>(
+          parseUnsigned(v, static_cast<uint64_t>(r.lo), static_cast<uint64_t>(r.hi), flag));
     };
     if (flag == "--pmd-cores") {
       cfg.pmd_cores = parseCpuList(v, flag);

@@ -3,10 +3,9 @@
 // JSON, and overridden from the command line. Validation errors name the key and the reason.
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "switch/core/port_spec.h"
 
@@ -19,18 +18,18 @@ struct Config {
   std::vector<unsigned> housekeeping_cores{0};  // "housekeeping-cores"
   std::string socket_dir = "/run/rtvswitch";    // "socket-dir": vhostuser sockets
   std::string control_socket = "/run/rtvswitch/rtvswitch.ctl";  // "control-socket"
-  unsigned memory_mb = 512;          // "memory-mb": hugepage memory for mbufs
-  bool no_huge = false;              // "no-huge": run without hugepages (tests only; no vhost)
+  unsigned memory_mb = 512;               // "memory-mb": hugepage memory for mbufs
+  bool no_huge = false;                   // "no-huge": run without hugepages (tests only; no vhost)
   std::string file_prefix = "rtvswitch";  // "file-prefix": EAL --file-prefix
-  unsigned mbufs = 16384;            // "mbufs": mbufs in the packet pool
-  unsigned mac_aging_s = 300;        // "mac-aging-sec": 0 disables aging
-  unsigned mac_table_size = 8192;    // "mac-table-size": max learned entries (power of two)
-  LogLevel log_level = LogLevel::kInfo;  // "log-level": trace|debug|info|warn|error|critical|off
-  int pmd_priority = 0;              // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
-  bool mlockall = true;              // "mlockall"
-  std::string metrics_listen;        // "metrics-listen": "127.0.0.1:9477"; empty = off
-  std::vector<std::string> eal_args; // "eal-args": extra EAL arguments, appended verbatim
-  std::vector<PortSpec> ports;       // "[[port]]" tables: name = "...", plus port options
+  unsigned mbufs = 16384;                 // "mbufs": mbufs in the packet pool
+  unsigned mac_aging_s = 300;             // "mac-aging-sec": 0 disables aging
+  unsigned mac_table_size = 8192;         // "mac-table-size": max learned entries (power of two)
+  LogLevel log_level = LogLevel::kInfo;   // "log-level": trace|debug|info|warn|error|critical|off
+  int pmd_priority = 0;               // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
+  bool mlockall = true;               // "mlockall"
+  std::string metrics_listen;         // "metrics-listen": "127.0.0.1:9477"; empty = off
+  std::vector<std::string> eal_args;  // "eal-args": extra EAL arguments, appended verbatim
+  std::vector<PortSpec> ports;        // "[[port]]" tables: name = "...", plus port options
 
   bool operator==(const Config&) const = default;
 };
@@ -64,8 +63,8 @@ const char* logLevelName(LogLevel level) noexcept;
 // --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).
 struct DaemonArgs {
   Config config;
-  bool check_host = false;    // print the host real-time check and exit
-  bool exit_now = false;      // --help / --version were printed: exit with `exit_code`
+  bool check_host = false;  // print the host real-time check and exit
+  bool exit_now = false;    // --help / --version were printed: exit with `exit_code`
   int exit_code = 0;
 };
 // Reads the config file (if given) then applies the overrides, then validateConfig.

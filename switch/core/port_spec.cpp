@@ -11,8 +11,8 @@ namespace rtvs {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kPortKeys = {"type", "path",   "devargs",
-                                                       "queues", "mtu", "latency-budget-us"};
+constexpr std::array<std::string_view, 6> kPortKeys = {"type",   "path", "devargs",
+                                                       "queues", "mtu",  "latency-budget-us"};
 constexpr uint32_t kMaxLatencyBudgetUs = 1000000;
 constexpr size_t kMaxPortName = 32;
 
@@ -101,14 +101,12 @@ uint64_t parseUnsigned(std::string_view text, uint64_t lo, uint64_t hi, std::str
 
 void validatePortName(std::string_view name) {
   const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
-  if (name.empty() || name.size() > kMaxPortName || !chars_ok || name[0] == '.' ||
-      name[0] == '-') {
-    fail("name",
-         "must be 1-32 characters of [A-Za-z0-9_.-], not starting with '.' or '-', got " +
-             quotedValue(name));
+  if (name.empty() || name.size() > kMaxPortName || !chars_ok || name[0] == '.' || name[0] == '-') {
+    fail("name", "must be 1-32 characters of [A-Za-z0-9_.-], not starting with '.' or '-', got " +
+                     quotedValue(name));
   }
 }
 

@@ -33,10 +33,10 @@ inline constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) 
 struct PortSpec {
   std::string name;
   PortType type = PortType::kVhostUserClient;
-  std::string path;      // vhost-user socket; for kVhostUser defaults to <socket-dir>/<name>
-  std::string devargs;   // kDpdk only: "0000:01:00.0" or "net_tap0,iface=tap0"
-  uint16_t queues = 1;   // rx/tx queue pairs
-  uint32_t mtu = 1500;   // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
+  std::string path;     // vhost-user socket; for kVhostUser defaults to <socket-dir>/<name>
+  std::string devargs;  // kDpdk only: "0000:01:00.0" or "net_tap0,iface=tap0"
+  uint16_t queues = 1;  // rx/tx queue pairs
+  uint32_t mtu = 1500;  // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
   uint32_t latency_budget_us = 0;  // 0 = no budget alarm
 
   bool operator==(const PortSpec&) const = default;

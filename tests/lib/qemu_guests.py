@@ -1,0 +1,288 @@
+"""Real QEMU test guests for end-to-end tests (Python 3 standard library only).
+
+The guest image is built by scripts/guest-image.sh and started by scripts/qemu-guest.sh; each
+guest prints one line per event on its serial console, ``RTVS-<KIND> <json>`` with KIND one of
+BOOT (reached /init), NET (eth0 up), RESULT (a test finished: ``{"test": NAME, ...}``),
+ERROR (bad parameter or watchdog) and DONE (all tests finished, powering off)::
+
+    import qemu_guests as qg
+
+    with qg.Guests("ping") as guests:              # temp dir for sockets and logs
+        a = guests.start("a", ip="10.0.0.1/24", peer="10.0.0.2", test="ping",
+                         params={"count": 100, "interval": 0.05})
+        b = guests.start("b", ip="10.0.0.2/24", test="idle")
+        ...  # start a switch on a.sock and b.sock
+        res = a.wait_result("ping", timeout=120)
+        print(qg.percentile(res["rtt_ms"], 99))
+
+Every guest is stopped by PID and its socket and logs are removed when the ``Guests`` closes,
+also when the test raises, and at interpreter exit as a last resort. Set RTVS_KEEP_LOGS=1 to
+keep the logs (their directory is printed).
+"""
+
+import atexit
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GUEST_IMAGE_SH = os.path.join(REPO_ROOT, "scripts", "guest-image.sh")
+QEMU_GUEST_SH = os.path.join(REPO_ROOT, "scripts", "qemu-guest.sh")
+EVENT_RE = re.compile(r"RTVS-(BOOT|NET|RESULT|ERROR|DONE) (\{.*\})\s*$")
+POLL_S = 0.02
+
+
+class GuestError(RuntimeError):
+    pass
+
+
+def default_image_dir():
+    return os.environ.get("RTVS_GUEST_IMAGE_DIR", os.path.join(REPO_ROOT, "build", "guest"))
+
+
+def build_image(image_dir=None):
+    """Builds (or reuses) the guest image; returns (vmlinux, initramfs) paths."""
+    r = subprocess.run([GUEST_IMAGE_SH, "--out", image_dir or default_image_dir()],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise GuestError(f"guest-image.sh failed: {r.stderr.strip()}")
+    vmlinux, initrd = r.stdout.split()
+    return vmlinux, initrd
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
+    if not values:
+        raise ValueError("percentile of an empty sequence")
+    s = sorted(values)
+    rank = max(1, math.ceil(p / 100.0 * len(s)))
+    return s[rank - 1]
+
+
+class Event:
+    """One RTVS-* line: kind, data (dict) and when the host first saw it (time.monotonic())."""
+
+    def __init__(self, kind, data, seen):
+        self.kind, self.data, self.seen = kind, data, seen
+
+    def __repr__(self):
+        return f"RTVS-{self.kind} {json.dumps(self.data)}"
+
+
+class Guest:
+    """One running QEMU guest. QEMU's PID is ``pid`` (the launcher execs it)."""
+
+    def __init__(self, name, sock, log, qemu_log, proc, started):
+        self.name, self.sock, self.log, self.qemu_log = name, sock, log, qemu_log
+        self.proc = proc
+        self.pid = proc.pid
+        self.started = started
+        self.events = []
+        self._offset = 0
+        self._partial = b""
+        self._lock = threading.Lock()
+
+    def poll(self):
+        """Reads new console output and records its events with the time they were seen."""
+        with self._lock:
+            try:
+                with open(self.log, "rb") as f:
+                    f.seek(self._offset)
+                    chunk = f.read()
+            except FileNotFoundError:
+                return
+            if not chunk:
+                return
+            now = time.monotonic()
+            self._offset += len(chunk)
+            lines = (self._partial + chunk).split(b"\n")
+            self._partial = lines.pop()
+            for raw in lines:
+                m = EVENT_RE.search(raw.decode("utf-8", "replace"))
+                if m:
+                    try:
+                        data = json.loads(m.group(2))
+                    except ValueError:
+                        data = {"unparsed": m.group(2)}
+                    self.events.append(Event(m.group(1), data, now))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    @property
+    def accel(self):
+        """"kvm" or "tcg", as the launcher decided and printed."""
+        m = re.search(r"^accel=(\w+)", self.qemu_output(), re.M)
+        return m.group(1) if m else None
+
+    def qemu_output(self, limit=4000):
+        try:
+            with open(self.qemu_log, errors="replace") as f:
+                return f.read()[-limit:]
+        except FileNotFoundError:
+            return ""
+
+    def console(self, limit=4000):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()[-limit:]
+        except FileNotFoundError:
+            return ""
+
+    def _describe(self):
+        return (f"guest {self.name} (pid {self.pid}); console tail:\n{self.console(2000)}\n"
+                f"qemu output:\n{self.qemu_output(1000)}")
+
+    def wait_event(self, kind, test=None, timeout=120.0):
+        """Waits for the first event of `kind` (and RESULT of `test`); returns the Event.
+
+        Raises GuestError at once on an RTVS-ERROR line or if QEMU exits first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            for ev in self.events:
+                if ev.kind == kind and (test is None or ev.data.get("test") == test):
+                    return ev
+                if ev.kind == "ERROR" and kind != "ERROR":
+                    raise GuestError(f"{ev.data.get('error')}: {self._describe()}")
+            if not self.alive():
+                self.poll()
+                if not any(ev.kind == kind for ev in self.events):
+                    raise GuestError(f"QEMU exited ({self.proc.returncode}) before "
+                                     f"RTVS-{kind} {test or ''}: {self._describe()}")
+                continue
+            if time.monotonic() > deadline:
+                raise GuestError(f"no RTVS-{kind} {test or ''} within {timeout} s: "
+                                 f"{self._describe()}")
+            time.sleep(POLL_S)
+
+    def wait_result(self, test, timeout=120.0):
+        """The data of the guest's RESULT for `test`; raises GuestError if it reports an error."""
+        data = self.wait_event("RESULT", test, timeout).data
+        if "error" in data:
+            raise GuestError(f"guest {self.name}: test {test} failed: {data['error']}")
+        return data
+
+    def seconds_to(self, kind, test=None):
+        """Host seconds from QEMU's start to when the event was seen (None if not yet)."""
+        self.poll()
+        for ev in self.events:
+            if ev.kind == kind and (test is None or ev.data.get("test") == test):
+                return ev.seen - self.started
+        return None
+
+    def stop(self, grace=5.0):
+        """Stops QEMU by PID (SIGTERM, then SIGKILL); returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.poll()
+        return self.proc.returncode
+
+
+_live_sets = set()
+
+
+@atexit.register
+def _close_all():
+    for guests in list(_live_sets):
+        guests.close()
+
+
+class Guests:
+    """Starts guests in one temporary directory and cleans up all of them on close()."""
+
+    def __init__(self, label, image_dir=None, workdir=None, keep_logs=None):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", label):
+            raise ValueError(f"label: {label!r} must be letters, digits, _ . -")
+        self.image_dir = image_dir or default_image_dir()
+        self.workdir = workdir or tempfile.mkdtemp(prefix=f"qemu-{label}-")
+        self.keep_logs = (os.environ.get("RTVS_KEEP_LOGS") == "1" if keep_logs is None
+                          else keep_logs)
+        self.guests = []
+        self._closed = False
+        self._stop = threading.Event()
+        build_image(self.image_dir)
+        _live_sets.add(self)
+        # Polls every console so that event times are right even while a test waits on another.
+        self._poller = threading.Thread(target=self._poll_loop, daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self):
+        while not self._stop.wait(POLL_S):
+            for g in list(self.guests):
+                g.poll()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def sock_path(self, name):
+        return os.path.join(self.workdir, f"{name}.sock")
+
+    def start(self, name, ip, test="idle", peer=None, mac=None, duration=60, mtu=1500,
+              mem=256, params=None, cpu=None, ready_timeout=60.0):
+        """Starts a guest listening on <workdir>/<name>.sock; returns once QEMU listens.
+
+        `params` become rtvs.KEY=VALUE kernel arguments (count, interval, size, bytes, port,
+        ct_interval, ct_prio, stop_s, margin)."""
+        if any(g.name == name for g in self.guests):
+            raise ValueError(f"name: guest {name!r} already started")
+        mac = mac or "52:54:00:00:00:%02x" % (len(self.guests) + 1)
+        sock = self.sock_path(name)
+        log = os.path.join(self.workdir, f"{name}.log")
+        qemu_log = os.path.join(self.workdir, f"{name}.qemu.log")
+        argv = [QEMU_GUEST_SH, "--foreground", "--name", name, "--sock", sock, "--log", log,
+                "--image", self.image_dir, "--mac", mac, "--ip", ip, "--test", test,
+                "--duration", str(duration), "--mtu", str(mtu), "--mem", str(mem)]
+        if peer:
+            argv += ["--peer", peer]
+        if cpu is not None:
+            argv += ["--cpu", str(cpu)]
+        if params:
+            argv += ["--append", " ".join(f"rtvs.{k}={v}" for k, v in params.items())]
+        with open(qemu_log, "wb") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        guest = Guest(name, sock, log, qemu_log, proc, time.monotonic())
+        self.guests.append(guest)
+        deadline = time.monotonic() + ready_timeout
+        while not os.path.exists(sock):
+            if proc.poll() is not None:
+                raise GuestError(f"guest {name}: launcher exited ({proc.returncode}): "
+                                 f"{guest.qemu_output()}")
+            if time.monotonic() > deadline:
+                raise GuestError(f"guest {name}: socket {sock} not created in {ready_timeout} s")
+            time.sleep(POLL_S)
+        return guest
+
+    def close(self):
+        """Stops every guest by PID, removes sockets and (unless keep_logs) the directory."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        for g in self.guests:
+            g.stop()
+            try:
+                os.unlink(g.sock)
+            except FileNotFoundError:
+                pass
+        _live_sets.discard(self)
+        if self.keep_logs:
+            print(f"qemu_guests: logs kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,274 @@
+"""The switch that end-to-end tests put between QEMU guests (Python 3 standard library only).
+
+The guests' QEMU is the vhost-user socket server; the switch connects to their sockets as a
+vhost-user client. Tests are written against ``SwitchUnderTest`` and pick the implementation
+from the command line, so the same test runs against the reference and against rtvswitch::
+
+    parser = argparse.ArgumentParser()
+    switch_under_test.add_arguments(parser)
+    args = parser.parse_args()
+    with switch_under_test.create(args, "ping") as sw:
+        sw.start({"a": a.sock, "b": b.sock})       # port name -> socket, in port order
+        ...
+        sw.port_stats("b")["tx_dropped"]
+
+Implementations:
+- ``testpmd``: dpdk-testpmd io forwarding between two net_vhost client ports (port 0 <-> 1),
+  exactly what two guests need. Ports are fixed at start.
+- ``rtvswitch``: the daemon with ``--port "NAME type=vhostuserclient path=SOCK"`` per port,
+  controlled over its JSON-RPC socket; ``add_port``/``del_port`` run ``vswitchctl``.
+
+Each instance stops its process by PID and removes its hugepage files and EAL runtime
+directory on stop(), on ``with`` exit and at interpreter exit.
+"""
+
+import abc
+import atexit
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HUGEPAGE_DIR = "/dev/hugepages"
+RUNTIME_DIR = "/var/run/dpdk"
+KINDS = ("testpmd", "rtvswitch")
+
+_live = set()
+
+
+@atexit.register
+def _stop_all():
+    for sw in list(_live):
+        sw.stop()
+
+
+def add_arguments(parser):
+    """Adds --switch and the options its implementations need to an argparse parser."""
+    parser.add_argument("--switch", choices=KINDS, default="testpmd",
+                        help="switch under test (default testpmd)")
+    parser.add_argument("--build-dir", default=os.environ.get("RTVS_BUILD_DIR"),
+                        help="build tree with switch/daemon/rtvswitch and control/vswitchctl")
+    parser.add_argument("--switch-arg", action="append", default=[],
+                        help="extra argument for the switch (repeatable; use --switch-arg=-x)")
+
+
+def create(args, label):
+    """The SwitchUnderTest chosen by parsed `args` (see add_arguments)."""
+    if args.switch == "testpmd":
+        return TestpmdSwitch(label, extra=args.switch_arg)
+    if not args.build_dir:
+        raise ValueError("--build-dir: needed for --switch rtvswitch (or set RTVS_BUILD_DIR)")
+    return RtvswitchSwitch(label, args.build_dir, extra=args.switch_arg)
+
+
+def cleanup_prefix(prefix):
+    # DPDK names its hugepage files <prefix>map_<n>.
+    for path in glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    shutil.rmtree(os.path.join(RUNTIME_DIR, prefix), ignore_errors=True)
+
+
+class SwitchError(RuntimeError):
+    pass
+
+
+class SwitchUnderTest(abc.ABC):
+    """Base: one switch process with its own --file-prefix and log file."""
+
+    kind = None
+
+    def __init__(self, label):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", label):
+            raise ValueError(f"label: {label!r} must be letters, digits, _ -")
+        self.prefix = f"qemu-{self.kind}-{label}-{os.getpid()}"
+        self.workdir = tempfile.mkdtemp(prefix=f"{self.prefix}-")
+        self.log_path = os.path.join(self.workdir, "switch.log")
+        self.proc = None
+        self.ports = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def _spawn(self, argv):
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        _live.add(self)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self, limit=200000):
+        """The switch's output so far (its last `limit` characters; None: all)."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()
+                return text if limit is None else text[-limit:]
+        except FileNotFoundError:
+            return ""
+
+    @abc.abstractmethod
+    def start(self, ports):
+        """Starts the switch with `ports` (dict name -> vhost-user socket path, in order)."""
+
+    @abc.abstractmethod
+    def port_stats(self, name):
+        """{"rx_packets", "rx_bytes", "tx_packets", "tx_dropped"} of a port, as the switch
+        counts them."""
+
+    def stop(self, grace=10.0):
+        """Stops the switch by PID (SIGTERM, then SIGKILL) and removes its hugepage files."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        cleanup_prefix(self.prefix)
+        _live.discard(self)
+        if self.proc is not None and os.environ.get("RTVS_KEEP_LOGS") == "1":
+            print(f"switch_under_test: log kept in {self.log_path}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.proc.returncode if self.proc else None
+
+
+class TestpmdSwitch(SwitchUnderTest):
+    kind = "testpmd"
+
+    def __init__(self, label, extra=()):
+        super().__init__(label)
+        self.extra = list(extra)
+
+    def start(self, ports):
+        if len(ports) != 2:
+            raise ValueError(f"ports: testpmd io forwarding needs exactly 2, got {len(ports)}")
+        self.ports = dict(ports)
+        binary = shutil.which("dpdk-testpmd")
+        if not binary:
+            raise SwitchError("dpdk-testpmd not found (install the dpdk package)")
+        argv = [binary]
+        for i, path in enumerate(self.ports.values()):
+            argv += ["--vdev", f"net_vhost{i},iface={path},client=1"]
+        # Main lcore 0 only prints stats; lcore 1 forwards. --no-pci: never touch host NICs.
+        argv += ["--file-prefix", self.prefix, "--no-pci", "-l", "0,1", "-m", "512",
+                 "--single-file-segments"] + self.extra
+        # Without --stats-period a testpmd with stdin at /dev/null exits at once.
+        argv += ["--", "--forward-mode=io", "--auto-start", "--stats-period=1"]
+        self._spawn(argv)
+        deadline = time.monotonic() + 30
+        # testpmd flushes only its periodic statistics, printed once forwarding runs.
+        while "NIC statistics for port" not in self.log(None):
+            if not self.alive():
+                raise SwitchError(f"testpmd exited ({self.proc.returncode}): {self.log(3000)}")
+            if time.monotonic() > deadline:
+                raise SwitchError(f"testpmd did not start forwarding in 30 s: {self.log(3000)}")
+            time.sleep(0.1)
+
+    def port_stats(self, name):
+        index = list(self.ports).index(name)
+        block = None
+        for m in re.finditer(r"NIC statistics for port (\d+)\s+#+\s+(.*?)#####",
+                             self.log(), re.S):
+            if int(m.group(1)) == index:
+                block = m.group(2)
+        if block is None:
+            raise SwitchError(f"port {name}: no testpmd statistics printed yet")
+
+        def num(key):
+            m = re.search(key + r":\s+(\d+)", block)
+            return int(m.group(1)) if m else 0
+        # net_vhost counts frames the guest's ring had no room for as TX-errors.
+        return {"rx_packets": num("RX-packets"), "rx_bytes": num("RX-bytes"),
+                "tx_packets": num("TX-packets"), "tx_dropped": num("TX-errors")}
+
+
+class RtvswitchSwitch(SwitchUnderTest):
+    kind = "rtvswitch"
+
+    def __init__(self, label, build_dir, extra=()):
+        super().__init__(label)
+        self.binary = os.path.join(build_dir, "switch", "daemon", "rtvswitch")
+        self.ctl_binary = os.path.join(build_dir, "control", "vswitchctl")
+        self.control = os.path.join(self.workdir, "rtvswitch.ctl")
+        self.extra = list(extra)
+
+    def start(self, ports):
+        for b in (self.binary, self.ctl_binary):
+            if not os.access(b, os.X_OK):
+                raise SwitchError(f"--build-dir: {b} is not built")
+        self.ports = dict(ports)
+        argv = [self.binary, "--control-socket", self.control, "--file-prefix", self.prefix,
+                "--pmd-cores", "1", "--housekeeping-cores", "0"]
+        for name, path in self.ports.items():
+            argv += ["--port", f"{name} type=vhostuserclient path={path}"]
+        self._spawn(argv + self.extra)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.rpc("version", timeout=2)
+                return
+            except (OSError, SwitchError, ValueError):
+                if not self.alive():
+                    raise SwitchError(f"rtvswitch exited ({self.proc.returncode}): "
+                                      f"{self.log(3000)}")
+                if time.monotonic() > deadline:
+                    raise SwitchError(f"rtvswitch not answering in 60 s: {self.log(3000)}")
+                time.sleep(0.1)
+
+    def rpc(self, method, params=None, timeout=30.0):
+        """One JSON-RPC request (docs/api.md); returns the result or raises SwitchError."""
+        req = {"jsonrpc": "2.0", "id": 1, "method": method}
+        if params is not None:
+            req["params"] = params
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.control)
+            s.sendall((json.dumps(req) + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise SwitchError(f"{method}: connection closed without a reply")
+                buf += chunk
+        reply = json.loads(buf)
+        if "error" in reply:
+            raise SwitchError(f"{method}: {reply['error'].get('message')}")
+        return reply["result"]
+
+    def ctl(self, *args):
+        r = subprocess.run([self.ctl_binary, "--socket", self.control, *map(str, args)],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise SwitchError(f"vswitchctl {' '.join(map(str, args))}: {r.stderr.strip()}")
+        return r.stdout
+
+    def add_port(self, name, path):
+        self.ctl("port", "add", name, "type=vhostuserclient", f"path={path}")
+        self.ports[name] = path
+
+    def del_port(self, name):
+        self.ctl("port", "del", name)
+        self.ports.pop(name, None)
+
+    def port_stats(self, name):
+        st = self.rpc("stats.show", {"port": name})["ports"][0]
+        return {"rx_packets": st["rx_packets"], "rx_bytes": st["rx_bytes"],
+                "tx_packets": st["tx_packets"], "tx_dropped": st["drops"]["tx_full"]}

@@ -31,8 +31,7 @@ class Histogram {
     if (v >= (uint64_t{1} << kMaxBits)) return kBuckets - 1;
     const unsigned msb = 63u - static_cast<unsigned>(__builtin_clzll(v));  // >= kSubBits
     const unsigned shift = msb - (kSubBits - 1);
-    return kSubCount + (msb - kSubBits) * kHalfSub +
-           static_cast<unsigned>((v >> shift) - kHalfSub);
+    return kSubCount + (msb - kSubBits) * kHalfSub + static_cast<unsigned>((v >> shift) - kHalfSub);
   }
   // Smallest value that lands in bucket b; bucketHigh(b) is the first value of the next bucket
   // (2^kMaxBits for the last one, which also holds the clamped values). b >= kBuckets is read as
@@ -73,7 +72,7 @@ class HistogramSnapshot {
   uint64_t max() const noexcept { return max_; }
   double mean() const noexcept;
   // p in [0, 100]: the value below which p% of recorded values fall, as the midpoint of the bucket
-  // holding that rank (clamped to max()). 0 when empty.
+  // holding that rank (clamped to max()); the top rank is max() itself. 0 when empty.
   uint64_t percentile(double p) const noexcept;
   const std::vector<uint64_t>& buckets() const noexcept { return counts_; }
 

@@ -573,30 +573,34 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("rtvswitch ") + RTVS_VERSION);
 
   std::string config_file;
-  app.add_option("--config", config_file, "TOML configuration file (JSON if it ends in .json)");
+  app.add_option("--config", config_file, "TOML configuration file (JSON if it ends in .json)")
+      ->type_name("FILE");
 
   // Values stay strings until after parsing so that errors read like the file's.
   struct Override {
     const char* flag;
+    const char* type;
     const char* help;
     std::string value;
     CLI::Option* option = nullptr;
   };
   std::vector<Override> overrides = {
-      {"--pmd-cores", "cpus for PMD threads, e.g. 2,4-6", {}},
-      {"--housekeeping-cores", "cpus for the control and DPDK threads", {}},
-      {"--socket-dir", "directory of vhostuser sockets", {}},
-      {"--control-socket", "JSON-RPC socket path", {}},
-      {"--memory-mb", "hugepage memory in MiB", {}},
-      {"--file-prefix", "EAL --file-prefix", {}},
-      {"--mbufs", "mbufs in the packet pool", {}},
-      {"--mac-aging-sec", "MAC aging time, 0 = off", {}},
-      {"--mac-table-size", "max learned MACs (power of two)", {}},
-      {"--log-level", "trace|debug|info|warn|error|critical|off", {}},
-      {"--pmd-priority", "0 = normal scheduling, 1-99 = SCHED_FIFO", {}},
-      {"--metrics-listen", "HOST:PORT for Prometheus metrics, empty = off", {}},
+      {"--pmd-cores", "LIST", "cpus for PMD threads, e.g. 2,4-6", {}},
+      {"--housekeeping-cores", "LIST", "cpus for the control and DPDK threads", {}},
+      {"--socket-dir", "DIR", "directory of vhostuser sockets", {}},
+      {"--control-socket", "PATH", "JSON-RPC socket path", {}},
+      {"--memory-mb", "MIB", "hugepage memory in MiB", {}},
+      {"--file-prefix", "PREFIX", "EAL --file-prefix", {}},
+      {"--mbufs", "N", "mbufs in the packet pool", {}},
+      {"--mac-aging-sec", "SEC", "MAC aging time, 0 = off", {}},
+      {"--mac-table-size", "N", "max learned MACs (power of two)", {}},
+      {"--log-level", "LEVEL", "trace|debug|info|warn|error|critical|off", {}},
+      {"--pmd-priority", "PRIO", "0 = normal scheduling, 1-99 = SCHED_FIFO", {}},
+      {"--metrics-listen", "HOST:PORT", "Prometheus metrics address, empty = off", {}},
   };
-  for (Override& o : overrides) o.option = app.add_option(o.flag, o.value, o.help);
+  for (Override& o : overrides) {
+    o.option = app.add_option(o.flag, o.value, o.help)->type_name(o.type);
+  }
 
   bool no_huge = false;
   bool mlockall = true;
@@ -608,8 +612,10 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       app.add_flag("--mlockall,!--no-mlockall", mlockall, "lock all memory (default on)");
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
   app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
+      ->type_name("ARG")
       ->allow_extra_args(false);
   app.add_option("--port", ports, "port \"NAME key=value ...\" (repeatable)")
+      ->type_name("SPEC")
       ->allow_extra_args(false);
 
   DaemonArgs args;

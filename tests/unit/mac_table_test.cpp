@@ -2,18 +2,297 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
 namespace rtvs {
 namespace {
+
+using LearnResult = MacTable::LearnResult;
+
+// Every entry of the table as mac -> (port, last_seen).
+std::map<MacAddr, std::pair<uint16_t, uint64_t>> contents(const MacTable& t) {
+  std::map<MacAddr, std::pair<uint16_t, uint64_t>> out;
+  t.forEach([&](MacAddr mac, uint16_t port, uint64_t seen) {
+    EXPECT_TRUE(out.emplace(mac, std::make_pair(port, seen)).second) << "mac twice: " << mac;
+  });
+  return out;
+}
 
 TEST(MacTable, LearnLookupMove) {
   MacTable t(16);
   EXPECT_EQ(t.lookup(0x525400000001).port, kNoPort);
-  EXPECT_EQ(t.learn(0x525400000001, 3, 100), MacTable::LearnResult::kNew);
+  EXPECT_EQ(t.learn(0x525400000001, 3, 100), LearnResult::kNew);
   EXPECT_EQ(t.lookup(0x525400000001).port, 3);
-  EXPECT_EQ(t.learn(0x525400000001, 3, 200), MacTable::LearnResult::kRefreshed);
-  EXPECT_EQ(t.learn(0x525400000001, 5, 300), MacTable::LearnResult::kMoved);
+  EXPECT_EQ(t.learn(0x525400000001, 3, 200), LearnResult::kRefreshed);
+  EXPECT_EQ(t.learn(0x525400000001, 5, 300), LearnResult::kMoved);
   EXPECT_EQ(t.lookup(0x525400000001).port, 5);
   EXPECT_EQ(t.size(), 1u);
+}
+
+TEST(MacTable, SizesAndLimits) {
+  EXPECT_EQ(MacTable(16).maxEntries(), 16u);
+  EXPECT_EQ(MacTable(1).maxEntries(), 1u);
+  EXPECT_THROW(MacTable(0), std::invalid_argument);
+  EXPECT_THROW(MacTable((1u << 24) + 1), std::invalid_argument);
+}
+
+TEST(MacTable, OnlyTheLow48BitsAreTheKey) {
+  MacTable t(16);
+  EXPECT_EQ(t.learn(0xFFFF000000000001ull, 2, 1), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(1).port, 2);
+  EXPECT_EQ(t.learn(0, 0, 1), LearnResult::kNew);  // the all-zero MAC is a valid key
+  EXPECT_EQ(t.lookup(0).port, 0);
+  EXPECT_EQ(t.learn(0xFFFFFFFFFFFF, 0xFFFE, 1), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(0xFFFFFFFFFFFF).port, 0xFFFE);
+  EXPECT_EQ(t.size(), 3u);
+}
+
+TEST(MacTable, FromBytes) {
+  const uint8_t b[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+  EXPECT_EQ(MacTable::fromBytes(b), 0x525400123456ull);
+}
+
+TEST(MacTable, RefreshUpdatesLastSeen) {
+  MacTable t(16);
+  t.learn(0xA, 1, 100);
+  EXPECT_EQ(contents(t).at(0xA).second, 100u);
+  EXPECT_EQ(t.learn(0xA, 1, 250), LearnResult::kRefreshed);
+  EXPECT_EQ(contents(t).at(0xA).second, 250u);
+  EXPECT_EQ(t.learn(0xA, 2, 300), LearnResult::kMoved);
+  EXPECT_EQ(contents(t).at(0xA), std::make_pair(uint16_t{2}, uint64_t{300}));
+}
+
+TEST(MacTable, TouchRefreshesOnlyAfterMinDelta) {
+  MacTable t(16);
+  t.learn(0xA, 1, 100);
+  const auto hit = t.lookup(0xA);
+  ASSERT_EQ(hit.port, 1);
+  t.touch(hit.slot, 105, 10);  // 5 ticks later: not worth a store
+  EXPECT_EQ(contents(t).at(0xA).second, 100u);
+  t.touch(hit.slot, 111, 10);
+  EXPECT_EQ(contents(t).at(0xA).second, 111u);
+}
+
+TEST(MacTable, AgeRemovesOnlyOldEntries) {
+  MacTable t(64);
+  for (MacAddr m = 1; m <= 20; ++m) t.learn(m, static_cast<uint16_t>(m % 4), m * 10);
+  // now = 300, max_age = 150: seen < 150 goes (m * 10 < 150 → m <= 14); seen == 150 stays.
+  EXPECT_EQ(t.age(300, 150), 14u);
+  EXPECT_EQ(t.size(), 6u);
+  for (MacAddr m = 1; m <= 20; ++m) {
+    EXPECT_EQ(t.lookup(m).port, m <= 14 ? kNoPort : m % 4) << m;
+  }
+  // A touch keeps an entry young.
+  t.touch(t.lookup(15).slot, 1000, 0);
+  EXPECT_EQ(t.age(1100, 150), 5u);
+  EXPECT_EQ(t.lookup(15).port, 15 % 4);
+  EXPECT_EQ(t.size(), 1u);
+  // Entries seen "after" now (clock read on another thread) are not aged.
+  t.learn(99, 1, 5000);
+  EXPECT_EQ(t.age(2000, 10), 1u);  // only MAC 15, seen at 1000
+  EXPECT_EQ(t.lookup(15).port, kNoPort);
+  EXPECT_EQ(t.lookup(99).port, 1);
+}
+
+TEST(MacTable, Remove) {
+  MacTable t(16);
+  t.learn(1, 1, 0);
+  t.learn(2, 2, 0);
+  EXPECT_TRUE(t.remove(1));
+  EXPECT_FALSE(t.remove(1));
+  EXPECT_FALSE(t.remove(3));
+  EXPECT_EQ(t.lookup(1).port, kNoPort);
+  EXPECT_EQ(t.lookup(2).port, 2);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+TEST(MacTable, FlushPort) {
+  MacTable t(256);
+  for (MacAddr m = 0; m < 150; ++m) t.learn(0x525400000000 + m, static_cast<uint16_t>(m % 3), 0);
+  EXPECT_EQ(t.flushPort(1), 50u);
+  EXPECT_EQ(t.size(), 100u);
+  for (MacAddr m = 0; m < 150; ++m) {
+    EXPECT_EQ(t.lookup(0x525400000000 + m).port, m % 3 == 1 ? kNoPort : m % 3) << m;
+  }
+  EXPECT_EQ(t.flushPort(1), 0u);
+  EXPECT_EQ(t.flushPort(7), 0u);
+}
+
+TEST(MacTable, FlushAll) {
+  MacTable t(64);
+  for (MacAddr m = 0; m < 40; ++m) t.learn(m, 1, 0);
+  EXPECT_EQ(t.flushAll(), 40u);
+  EXPECT_EQ(t.size(), 0u);
+  for (MacAddr m = 0; m < 40; ++m) EXPECT_EQ(t.lookup(m).port, kNoPort);
+  EXPECT_TRUE(contents(t).empty());
+  EXPECT_EQ(t.learn(5, 2, 7), LearnResult::kNew);
+  EXPECT_EQ(contents(t).at(5), std::make_pair(uint16_t{2}, uint64_t{7}));
+}
+
+TEST(MacTable, FullThenLearnAgainAfterFlush) {
+  MacTable t(16);
+  for (MacAddr m = 0; m < 16; ++m) ASSERT_EQ(t.learn(m, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(100, 1, 0), LearnResult::kFull);
+  EXPECT_EQ(t.lookup(100).port, kNoPort);
+  EXPECT_EQ(t.size(), 16u);
+  // Known MACs still refresh and move while full.
+  EXPECT_EQ(t.learn(3, 1, 5), LearnResult::kRefreshed);
+  EXPECT_EQ(t.learn(3, 2, 5), LearnResult::kMoved);
+  // Each way of making room lets learning work again.
+  ASSERT_TRUE(t.remove(0));
+  EXPECT_EQ(t.learn(100, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(101, 1, 0), LearnResult::kFull);
+  EXPECT_EQ(t.flushPort(2), 1u);
+  EXPECT_EQ(t.learn(101, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.age(1000, 10), 16u);
+  EXPECT_EQ(t.learn(102, 1, 0), LearnResult::kNew);
+  t.flushAll();
+  for (MacAddr m = 200; m < 216; ++m) EXPECT_EQ(t.learn(m, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(300, 1, 0), LearnResult::kFull);
+}
+
+// Random learns, moves, removes, flushes and aging checked against a std::map model: with a
+// table often full and long probe runs, every backward shift must leave all other entries
+// findable.
+void randomisedAgainstModel(uint32_t max_entries, uint64_t mac_space, int ops, uint32_t seed) {
+  MacTable t(max_entries);
+  std::map<MacAddr, std::pair<uint16_t, uint64_t>> model;
+  std::mt19937_64 rng(seed);
+  const auto pick = [&](uint64_t n) {
+    return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng);
+  };
+  // Spread the keys over all 48 bits so that home slots vary in every bit.
+  const auto macOf = [](uint64_t i) { return (i * 0x9E3779B97F4A7C15ull) & 0xFFFFFFFFFFFFull; };
+  uint64_t now = 0;
+  for (int op = 0; op < ops; ++op) {
+    now += 1 + pick(3);
+    const uint64_t r = pick(100);
+    if (r < 60) {
+      const MacAddr mac = macOf(pick(mac_space));
+      const auto port = static_cast<uint16_t>(pick(8));
+      const auto it = model.find(mac);
+      LearnResult want;
+      if (it == model.end()) {
+        want = model.size() >= max_entries ? LearnResult::kFull : LearnResult::kNew;
+      } else {
+        want = it->second.first == port ? LearnResult::kRefreshed : LearnResult::kMoved;
+      }
+      ASSERT_EQ(t.learn(mac, port, now), want) << "op " << op;
+      if (want != LearnResult::kFull) model[mac] = {port, now};
+    } else if (r < 90) {
+      const MacAddr mac = macOf(pick(mac_space));
+      ASSERT_EQ(t.remove(mac), model.erase(mac) == 1) << "op " << op;
+    } else if (r < 94) {
+      const auto port = static_cast<uint16_t>(pick(8));
+      size_t n = 0;
+      for (auto it = model.begin(); it != model.end();) {
+        if (it->second.first == port) {
+          it = model.erase(it);
+          ++n;
+        } else {
+          ++it;
+        }
+      }
+      ASSERT_EQ(t.flushPort(port), n) << "op " << op;
+    } else if (r < 99) {
+      const uint64_t max_age = pick(200);
+      size_t n = 0;
+      for (auto it = model.begin(); it != model.end();) {
+        if (now > it->second.second && now - it->second.second > max_age) {
+          it = model.erase(it);
+          ++n;
+        } else {
+          ++it;
+        }
+      }
+      ASSERT_EQ(t.age(now, max_age), n) << "op " << op;
+    } else {
+      ASSERT_EQ(t.flushAll(), model.size());
+      model.clear();
+    }
+    ASSERT_EQ(t.size(), model.size()) << "op " << op;
+    if (op % 64 == 0 || op == ops - 1) {
+      for (const auto& [mac, entry] : model) {
+        ASSERT_EQ(t.lookup(mac).port, entry.first) << "op " << op << " mac " << mac;
+      }
+      ASSERT_EQ(contents(t), model) << "op " << op;
+    }
+  }
+}
+
+TEST(MacTable, RandomisedSmallTable) { randomisedAgainstModel(16, 40, 20000, 1); }
+TEST(MacTable, RandomisedMediumTable) { randomisedAgainstModel(256, 400, 20000, 2); }
+TEST(MacTable, RandomisedLargeTable) { randomisedAgainstModel(4096, 6000, 40000, 3); }
+
+// One writer churns entries (learn, move, remove: backward shifts move the other entries around)
+// while readers look up MACs whose port never changes: a reader may miss such a MAC for a moment
+// (the frame is flooded) but must never get another port.
+TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
+  constexpr uint32_t kMax = 256;
+  constexpr MacAddr kStableBase = 0x020000000000;
+  constexpr MacAddr kChurnBase = 0x060000000000;
+  constexpr int kStable = 160;
+  MacTable t(kMax);
+  const auto stablePort = [](int i) { return static_cast<uint16_t>(i % 7); };
+  for (int i = 0; i < kStable; ++i)
+    ASSERT_EQ(t.learn(kStableBase + i, stablePort(i), 0), LearnResult::kNew);
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> wrong{0};
+  std::atomic<uint64_t> lookups{0};
+  std::atomic<uint64_t> misses{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      uint64_t n = 0;
+      uint64_t miss = 0;
+      uint64_t bad = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (int i = 0; i < kStable; ++i) {
+          const MacTable::Hit h = t.lookup(kStableBase + i);
+          if (h.port == kNoPort) {
+            ++miss;
+          } else if (h.port != stablePort(i)) {
+            ++bad;
+          } else {
+            t.touch(h.slot, n, 0);  // PMDs refresh ages while the writer shifts entries
+          }
+          // Churned MACs may be anywhere, but only ever on a port the writer used.
+          const MacTable::Hit c = t.lookup(kChurnBase + (i % 64));
+          if (c.port != kNoPort && c.port >= 16) ++bad;
+          ++n;
+        }
+        // Share the two cores with the writer.
+        if (r == 1) std::this_thread::yield();
+      }
+      lookups += n;
+      misses += miss;
+      wrong += bad;
+    });
+  }
+
+  std::mt19937 rng(42);
+  for (int op = 0; op < 300000; ++op) {
+    const MacAddr mac = kChurnBase + rng() % 64;
+    if (rng() % 2) {
+      t.learn(mac, static_cast<uint16_t>(rng() % 16), op);
+    } else {
+      t.remove(mac);
+    }
+  }
+  stop = true;
+  for (auto& th : readers) th.join();
+
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_GT(lookups.load(), 0u);
+  // After the writer stops, every stable MAC is there with its port.
+  for (int i = 0; i < kStable; ++i) EXPECT_EQ(t.lookup(kStableBase + i).port, stablePort(i));
+  RecordProperty("lookups", std::to_string(lookups.load()));
+  RecordProperty("transient_misses", std::to_string(misses.load()));
 }
 
 }  // namespace

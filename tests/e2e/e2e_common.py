@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -85,8 +86,15 @@ def check(cond, message):
         raise AssertionError(message)
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(f"killed by signal {signum}")
+
+
 def main(run):
     """Runs `run()`; maps a failure to exit 1 with a one-line reason (cleanup already done)."""
+    # SIGTERM/SIGHUP unwind like an exception so every `with` stops its processes.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     try:
         run()
     except (AssertionError, qg.GuestError, sut.SwitchError, ValueError) as e:

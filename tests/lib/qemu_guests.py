@@ -21,6 +21,8 @@ keep the logs (their directory is printed).
 """
 
 import atexit
+import ctypes
+import glob
 import json
 import math
 import os
@@ -37,6 +39,15 @@ GUEST_IMAGE_SH = os.path.join(REPO_ROOT, "scripts", "guest-image.sh")
 QEMU_GUEST_SH = os.path.join(REPO_ROOT, "scripts", "qemu-guest.sh")
 EVENT_RE = re.compile(r"RTVS-(BOOT|NET|RESULT|ERROR|DONE) (\{.*\})\s*$")
 POLL_S = 0.02
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGTERM it when the test process dies, even by SIGKILL
+    (a CTest timeout), so that no QEMU or DPDK process outlives its test."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class GuestError(RuntimeError):
@@ -194,6 +205,14 @@ class Guest:
 _live_sets = set()
 
 
+def _sweep_stale():
+    """Removes the work directories of tests that were killed (their PID is gone)."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "qemu-guests-*")):
+        m = re.fullmatch(r"qemu-guests-[A-Za-z0-9_.-]+?-(\d+)-[^-]+", os.path.basename(path))
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @atexit.register
 def _close_all():
     for guests in list(_live_sets):
@@ -207,7 +226,10 @@ class Guests:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", label):
             raise ValueError(f"label: {label!r} must be letters, digits, _ . -")
         self.image_dir = image_dir or default_image_dir()
-        self.workdir = workdir or tempfile.mkdtemp(prefix=f"qemu-{label}-")
+        if workdir is None:
+            _sweep_stale()
+            workdir = tempfile.mkdtemp(prefix=f"qemu-guests-{label}-{os.getpid()}-")
+        self.workdir = workdir
         self.keep_logs = (os.environ.get("RTVS_KEEP_LOGS") == "1" if keep_logs is None
                           else keep_logs)
         self.guests = []
@@ -256,7 +278,8 @@ class Guests:
             argv += ["--append", " ".join(f"rtvs.{k}={v}" for k, v in params.items())]
         with open(qemu_log, "wb") as out:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
         guest = Guest(name, sock, log, qemu_log, proc, time.monotonic())
         self.guests.append(guest)
         deadline = time.monotonic() + ready_timeout

@@ -24,6 +24,7 @@ directory on stop(), on ``with`` exit and at interpreter exit.
 
 import abc
 import atexit
+import ctypes
 import glob
 import json
 import os
@@ -77,6 +78,39 @@ def cleanup_prefix(prefix):
     shutil.rmtree(os.path.join(RUNTIME_DIR, prefix), ignore_errors=True)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGTERM it when the test process dies, even by SIGKILL
+    (a CTest timeout), so that no QEMU or DPDK process outlives its test."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def sweep_stale():
+    """Removes what tests killed by SIGKILL left: EAL runtime dirs, hugepage files and work
+    dirs of our prefixes (qemu-<kind>-<label>-<pid>) whose test process is gone."""
+    prefix = r"qemu-(?:%s)-[A-Za-z0-9_-]+?-(\d+)" % "|".join(KINDS)
+    for path in glob.glob(os.path.join(RUNTIME_DIR, "qemu-*")):
+        m = re.fullmatch(prefix, os.path.basename(path))
+        if m and not _pid_alive(int(m.group(1))):
+            cleanup_prefix(os.path.basename(path))
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "qemu-*")):
+        m = re.fullmatch(prefix + r"-[^-]+", os.path.basename(path))  # mkdtemp adds -XXXXXXXX
+        if m and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class SwitchError(RuntimeError):
     pass
 
@@ -89,6 +123,7 @@ class SwitchUnderTest(abc.ABC):
     def __init__(self, label):
         if not re.fullmatch(r"[A-Za-z0-9_-]+", label):
             raise ValueError(f"label: {label!r} must be letters, digits, _ -")
+        sweep_stale()
         self.prefix = f"qemu-{self.kind}-{label}-{os.getpid()}"
         self.workdir = tempfile.mkdtemp(prefix=f"{self.prefix}-")
         self.log_path = os.path.join(self.workdir, "switch.log")
@@ -108,7 +143,8 @@ class SwitchUnderTest(abc.ABC):
     def _spawn(self, argv):
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         _live.add(self)
 
     def alive(self):
@@ -197,8 +233,14 @@ class TestpmdSwitch(SwitchUnderTest):
         return {k: num(k) for k in ("RX-packets", "RX-bytes", "TX-packets")}
 
     def port_stats(self, name):
-        """Taken from the last periodic statistics (printed every second)."""
+        """From the first periodic statistics printed after the call (every second)."""
         index = list(self.ports).index(name)
+        printed = self.log(None).count("Port statistics ====")
+        deadline = time.monotonic() + 5
+        while self.log(None).count("Port statistics ====") <= printed:
+            if not self.alive() or time.monotonic() > deadline:
+                raise SwitchError(f"testpmd printed no statistics in 5 s: {self.log(1000)}")
+            time.sleep(0.1)
         own, other = self._nic_stats(index), self._nic_stats(1 - index)
         # net_vhost does not count frames its guest's ring had no room for, but io forwarding
         # sends every frame received on the other port to this one: the difference is dropped.

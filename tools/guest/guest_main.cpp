@@ -124,8 +124,14 @@ class Guest {
     std::string pending;
     unsigned idle = 0;
     unsigned iter = 0;
+    const uint64_t service_period = rte_get_tsc_hz() / 10;
+    uint64_t next_service = 0;
     while (!g_stop) {
       const unsigned n = pollRx();
+      if (const uint64_t t = rte_rdtsc(); t >= next_service) {
+        for (auto& s : ports_) s.port->service();
+        next_service = t + service_period;
+      }
       idle = n != 0 ? 0 : idle + 1;
       if (n != 0 && (++iter % 64) != 0) continue;
       timespec nap{0, idle_us_ != 0 && idle > kIdlePolls ? long(idle_us_) * 1000 : 0};
@@ -180,17 +186,23 @@ class Guest {
         reply({{"cleared", true}});
       } else if (cmd == "link") {
         PortState& s = portArg(toks, 2);
+        s.port->service();
         reply({{"link", s.port->linkUp() ? "up" : "down"}});
       } else if (cmd == "wait-link") {
         reply(cmdWaitLink(toks));
       } else if (cmd == "detach") {
         PortState& s = portArg(toks, 2);
-        if (!s.port->attached()) throw std::invalid_argument("detach: port is already detached");
+        if (s.port->state() == VirtioPort::State::kDetached) {
+          throw std::invalid_argument("detach: port is already detached");
+        }
         s.port->detach();
         reply({{"detached", true}});
       } else if (cmd == "attach") {
         PortState& s = portArg(toks, 2);
-        if (s.port->attached()) throw std::invalid_argument("attach: port is already attached");
+        s.port->service();
+        if (s.port->state() != VirtioPort::State::kDetached) {
+          throw std::invalid_argument("attach: port is already attached");
+        }
         s.port->attach();
         reply({{"attached", true}});
       } else {
@@ -217,6 +229,10 @@ class Guest {
 
   PortState& attachedPortArg(const std::vector<std::string>& toks, size_t max_toks) {
     PortState& s = portArg(toks, max_toks);
+    s.port->service();
+    if (s.port->state() == VirtioPort::State::kPending) {
+      throw std::invalid_argument(toks[0] + ": port is not attached yet (no switch connected)");
+    }
     if (!s.port->attached()) throw std::invalid_argument(toks[0] + ": port is detached");
     return s;
   }
@@ -350,6 +366,7 @@ class Guest {
       if (t >= end) break;
       if (pollRx() == 0 && idle_us_ != 0) rte_delay_us_sleep(idle_us_);
       if (t >= next_check) {  // reading a virtio_user link is a syscall: not on every poll
+        s.port->service();
         up = s.port->linkUp();
         next_check = t + hz / 1000;
       }
@@ -360,7 +377,7 @@ class Guest {
   json cmdStats() {
     json ports = json::array();
     for (unsigned i = 0; i < ports_.size(); ++i) {
-      const PortState& s = ports_[i];
+      PortState& s = ports_[i];
       json by_flow = json::object();
       for (const auto& [f, n] : s.rx_by_flow) by_flow[std::to_string(f)] = n;
       json by_src = json::object();
@@ -369,9 +386,12 @@ class Guest {
         for (int b = 0; b < 6; ++b) a.addr_bytes[b] = static_cast<uint8_t>(mac >> (40 - 8 * b));
         by_src[tf::macToString(a)] = n;
       }
+      static constexpr const char* kStates[] = {"detached", "pending", "attached"};
+      s.port->service();
       ports.push_back({{"index", i},
                        {"link", s.port->linkUp() ? "up" : "down"},
-                       {"attached", s.port->attached()},
+                       {"state", kStates[static_cast<int>(s.port->state())]},
+                       {"error", s.port->lastError()},
                        {"rx", s.rx},
                        {"rx_bytes", s.rx_bytes},
                        {"tx", s.tx},

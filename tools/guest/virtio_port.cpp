@@ -5,8 +5,13 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -112,10 +117,7 @@ unsigned mbufsFor(const PortArgs& args) {
 }
 
 VirtioPort::VirtioPort(unsigned index, PortArgs args, rte_mempool* pool)
-    : index_(index),
-      name_("net_virtio_user" + std::to_string(index)),
-      args_(std::move(args)),
-      pool_(pool) {}
+    : name_("net_virtio_user" + std::to_string(index)), args_(std::move(args)), pool_(pool) {}
 
 VirtioPort::~VirtioPort() { detach(); }
 
@@ -127,28 +129,81 @@ std::string VirtioPort::devargs() const {
          ",mac=" + testframe::macToString(args_.mac) + ",mrg_rxbuf=1";
 }
 
-void VirtioPort::attach() {
-  if (attached_) throw std::runtime_error(name_ + ": already attached");
+uint16_t VirtioPort::plugAndConfigure() {
   if (rte_eal_hotplug_add("vdev", name_.c_str(), devargs().c_str()) != 0) {
     throw std::runtime_error(name_ + ": cannot create net_virtio_user on " + args_.path +
                              (args_.server ? " (server)" : " (client: is the switch listening?)"));
   }
-  if (rte_eth_dev_get_port_by_name(name_.c_str(), &port_id_) != 0) {
+  uint16_t port_id = 0;
+  if (rte_eth_dev_get_port_by_name(name_.c_str(), &port_id) != 0) {
     rte_eal_hotplug_remove("vdev", name_.c_str());
     throw std::runtime_error(name_ + ": created but no ethdev found");
   }
-  attached_ = true;
   try {
-    configure();
+    configure(port_id);
   } catch (...) {
-    detach();
+    unplug(port_id);
     throw;
+  }
+  return port_id;
+}
+
+void VirtioPort::attach() {
+  if (state_ != State::kDetached) throw std::runtime_error(name_ + ": already attached");
+  last_error_.clear();
+  if (!args_.server) {
+    port_id_ = plugAndConfigure();
+    state_ = State::kAttached;
+    return;
+  }
+  struct stat st;
+  if (lstat(args_.path.c_str(), &st) == 0) {
+    throw std::runtime_error(name_ + ": " + args_.path +
+                             " exists (a stale socket?): remove it first");
+  }
+  helper_done_.store(false, std::memory_order_relaxed);
+  helper_ = std::thread([this] {
+    try {
+      helper_port_ = plugAndConfigure();
+    } catch (const std::exception& e) {
+      helper_error_ = e.what();
+    }
+    helper_done_.store(true, std::memory_order_release);
+  });
+  state_ = State::kPending;
+  // virtio_user binds and listens before it blocks in accept(): wait for the socket file.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lstat(args_.path.c_str(), &st) != 0 && !helper_done_.load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      detach();
+      throw std::runtime_error(name_ + ": " + args_.path + " did not appear in 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  service();
+  if (state_ == State::kDetached) throw std::runtime_error(last_error_);
+}
+
+void VirtioPort::joinHelper() noexcept {
+  if (helper_.joinable()) helper_.join();
+  if (!helper_error_.empty()) {
+    last_error_ = helper_error_;
+    helper_error_.clear();
+    state_ = State::kDetached;
+  } else {
+    port_id_ = helper_port_;
+    state_ = State::kAttached;
   }
 }
 
-void VirtioPort::configure() {
+void VirtioPort::service() noexcept {
+  if (state_ == State::kPending && helper_done_.load(std::memory_order_acquire)) joinHelper();
+  if (state_ == State::kAttached) linkUp();
+}
+
+void VirtioPort::configure(uint16_t port_id) {
   rte_eth_dev_info info;
-  if (rte_eth_dev_info_get(port_id_, &info) != 0) throw std::runtime_error(name_ + ": no info");
+  if (rte_eth_dev_info_get(port_id, &info) != 0) throw std::runtime_error(name_ + ": no info");
   rte_eth_conf conf{};
   conf.rxmode.mtu = args_.mtu;
   if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
@@ -158,34 +213,63 @@ void VirtioPort::configure() {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   }
   const auto q = static_cast<uint16_t>(args_.queues);
-  int rc = rte_eth_dev_configure(port_id_, q, q, &conf);
+  int rc = rte_eth_dev_configure(port_id, q, q, &conf);
   if (rc != 0) {
     throw std::runtime_error(name_ + ": configure failed (mtu " + std::to_string(args_.mtu) +
                              "): " + rte_strerror(-rc));
   }
-  const int socket = rte_eth_dev_socket_id(port_id_);
+  const int socket = rte_eth_dev_socket_id(port_id);
   for (uint16_t i = 0; i < q; ++i) {
-    rc = rte_eth_rx_queue_setup(port_id_, i, static_cast<uint16_t>(args_.queue_size),
+    rc = rte_eth_rx_queue_setup(port_id, i, static_cast<uint16_t>(args_.queue_size),
                                 static_cast<unsigned>(socket), nullptr, pool_);
     if (rc != 0) throw std::runtime_error(name_ + ": rx queue setup: " + rte_strerror(-rc));
-    rc = rte_eth_tx_queue_setup(port_id_, i, static_cast<uint16_t>(args_.queue_size),
+    rc = rte_eth_tx_queue_setup(port_id, i, static_cast<uint16_t>(args_.queue_size),
                                 static_cast<unsigned>(socket), nullptr);
     if (rc != 0) throw std::runtime_error(name_ + ": tx queue setup: " + rte_strerror(-rc));
   }
-  rc = rte_eth_dev_start(port_id_);
+  rc = rte_eth_dev_start(port_id);
   if (rc != 0) throw std::runtime_error(name_ + ": start failed: " + rte_strerror(-rc));
 }
 
-void VirtioPort::detach() noexcept {
-  if (!attached_) return;
-  rte_eth_dev_stop(port_id_);
-  rte_eth_dev_close(port_id_);
+void VirtioPort::unplug(uint16_t port_id) noexcept {
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
   rte_eal_hotplug_remove("vdev", name_.c_str());
-  attached_ = false;
+}
+
+void VirtioPort::detach() noexcept {
+  if (state_ == State::kPending) {
+    // The helper is (or is about to be) blocked in accept(): connect once so that it returns;
+    // the vhost-user handshake on that connection then fails and the attach gives up.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!helper_done_.load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < deadline) {
+      const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un un{};
+      un.sun_family = AF_UNIX;
+      std::snprintf(un.sun_path, sizeof(un.sun_path), "%s", args_.path.c_str());
+      if (fd >= 0) {
+        connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof(un));
+        close(fd);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!helper_done_.load(std::memory_order_acquire)) {
+      // Never returned: leave the thread behind rather than hang; exit will end it.
+      helper_.detach();
+      state_ = State::kDetached;
+      return;
+    }
+    joinHelper();
+    last_error_.clear();
+  }
+  if (state_ != State::kAttached) return;
+  unplug(port_id_);
+  state_ = State::kDetached;
 }
 
 bool VirtioPort::linkUp() const noexcept {
-  if (!attached_) return false;
+  if (state_ != State::kAttached) return false;
   rte_eth_link link{};
   if (rte_eth_link_get_nowait(port_id_, &link) != 0) return false;
   return link.link_status == RTE_ETH_LINK_UP;

@@ -6,9 +6,11 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace rtvs::guest {
 
@@ -44,8 +46,14 @@ unsigned mbufsFor(const PortArgs& args);
 // as chains.
 inline constexpr uint16_t kDataRoom = RTE_MBUF_DEFAULT_BUF_SIZE;
 
+// Lifecycle: detached -> attach() -> attached -> detach() -> detached. In server mode DPDK 22.11's
+// virtio_user blocks in accept() until the switch connects, so attach() runs the hotplug on a
+// helper thread and returns once the socket listens: the port is "pending" until the switch
+// connects and the helper has configured it; service() then finishes the attach.
 class VirtioPort {
  public:
+  enum class State { kDetached, kPending, kAttached };
+
   // `index` names the device net_virtio_user<index>.
   VirtioPort(unsigned index, PortArgs args, rte_mempool* pool);
   ~VirtioPort();
@@ -53,27 +61,43 @@ class VirtioPort {
   VirtioPort& operator=(const VirtioPort&) = delete;
 
   // Hotplugs the device, configures args.queues rx/tx queue pairs and the MTU, and starts it. Does
-  // not wait for the vhost link. Throws std::runtime_error (and leaves the port detached).
+  // not wait for the vhost link (server mode: returns once the socket listens). Throws
+  // std::runtime_error and leaves the port detached.
   void attach();
-  // Stops, closes and hot-unplugs the device: the switch sees the guest go away.
+  // Stops, closes and hot-unplugs the device (the switch sees the guest go away), or cancels a
+  // pending server-mode attach.
   void detach() noexcept;
+  // Call from the owning thread now and then: completes a pending attach (or records its
+  // failure in lastError()), and reads the link, which in server mode is also what makes
+  // virtio_user accept the switch's reconnection after it went away.
+  void service() noexcept;
 
-  bool attached() const noexcept { return attached_; }
+  State state() const noexcept { return state_; }
+  bool attached() const noexcept { return state_ == State::kAttached; }
   uint16_t portId() const noexcept { return port_id_; }
   const PortArgs& args() const noexcept { return args_; }
   const std::string& name() const noexcept { return name_; }
+  const std::string& lastError() const noexcept { return last_error_; }
   bool linkUp() const noexcept;
 
  private:
   std::string devargs() const;
-  void configure();
+  uint16_t plugAndConfigure();  // returns the ethdev port id; throws on failure
+  void configure(uint16_t port_id);
+  void unplug(uint16_t port_id) noexcept;
+  void joinHelper() noexcept;
 
-  unsigned index_;
   std::string name_;
   PortArgs args_;
   rte_mempool* pool_;
-  bool attached_ = false;
+  State state_ = State::kDetached;
   uint16_t port_id_ = 0;
+  std::string last_error_;
+  // Server-mode helper: writes helper_port_/helper_error_, then sets helper_done_ (release).
+  std::thread helper_;
+  std::atomic<bool> helper_done_{false};
+  uint16_t helper_port_ = 0;
+  std::string helper_error_;
 };
 
 }  // namespace rtvs::guest

@@ -48,6 +48,11 @@ API
     counters of both guests. A vhost-user link is "up" as soon as the socket is connected, but the
     switch may not forward yet; call this before counting frames exactly.
 
+Counting exactly on a noisy host: a guest process can be descheduled for milliseconds while the
+switch keeps delivering. Give the receiving port a larger ring than the sending one (e.g.
+``path=A,queue_size=256`` and ``path=B,queue_size=1024``), so everything the sender can have in
+flight fits, and send to a receiver in another process on the same CPU at a modest ``rate``.
+
 ``cleanup_prefix(prefix)``: removes the hugepage files and runtime directory of a prefix.
 ``BIN_DIR`` / ``find_binary(name)``: locates rtvs-guest and rtvswitch-probe in the build tree
     (env ``RTVS_BUILD_DIR`` or the ``tools/`` folder next to this build).

@@ -160,8 +160,9 @@ class SwitchUnderTest(abc.ABC):
             return ""
 
     @abc.abstractmethod
-    def start(self, ports):
-        """Starts the switch with `ports` (dict name -> vhost-user socket path, in order)."""
+    def start(self, ports, mtu=None):
+        """Starts the switch with `ports` (dict name -> vhost-user socket path, in order);
+        `mtu`: the largest IP MTU the ports must carry (None: the switch's default)."""
 
     @abc.abstractmethod
     def port_stats(self, name):
@@ -193,7 +194,8 @@ class TestpmdSwitch(SwitchUnderTest):
         super().__init__(label)
         self.extra = list(extra)
 
-    def start(self, ports):
+    def start(self, ports, mtu=None):
+        # testpmd io forwarding has no MTU check: net_vhost chains mbufs for jumbo frames.
         if len(ports) != 2:
             raise ValueError(f"ports: testpmd io forwarding needs exactly 2, got {len(ports)}")
         self.ports = dict(ports)
@@ -259,7 +261,7 @@ class RtvswitchSwitch(SwitchUnderTest):
         self.control = os.path.join(self.workdir, "rtvswitch.ctl")
         self.extra = list(extra)
 
-    def start(self, ports):
+    def start(self, ports, mtu=None):
         for b in (self.binary, self.ctl_binary):
             if not os.access(b, os.X_OK):
                 raise SwitchError(f"--build-dir: {b} is not built")
@@ -267,7 +269,8 @@ class RtvswitchSwitch(SwitchUnderTest):
         argv = [self.binary, "--control-socket", self.control, "--file-prefix", self.prefix,
                 "--pmd-cores", "1", "--housekeeping-cores", "0"]
         for name, path in self.ports.items():
-            argv += ["--port", f"{name} type=vhostuserclient path={path}"]
+            argv += ["--port", f"{name} type=vhostuserclient path={path}" +
+                     (f" mtu={mtu}" if mtu else "")]
         self._spawn(argv + self.extra)
         deadline = time.monotonic() + 60
         while True:

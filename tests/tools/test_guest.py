@@ -25,7 +25,10 @@ class GuestOneProcess(unittest.TestCase):
         try:
             a, b = cls.group.socket("a"), cls.group.socket("b")
             cls.group.start_testpmd([a, b], lcores=TESTPMD_LCORES)
-            cls.g = cls.group.start_guest([f"path={a}", f"path={b},mtu=9000"], lcore=0)
+            # Exact counts on a noisy host: the receiving port's ring (1024) holds everything the
+            # sender can have in flight (256 + a burst), so a stall of this process loses nothing.
+            cls.g = cls.group.start_guest(
+                [f"path={a},queue_size=256", f"path={b},mtu=9000,queue_size=1024"], lcore=0)
             assert cls.g.wait_link(0, 10) and cls.g.wait_link(1, 10), "links did not come up"
             dp.wait_forwarding(cls.g, 0, cls.g, 1)
             dp.wait_forwarding(cls.g, 1, cls.g, 0)
@@ -145,7 +148,8 @@ class GuestTwoProcessesServerMode(unittest.TestCase):
     def test_switch_restart_reconnects(self):
         with dp.ProcessGroup("guest-t4") as group:
             a, b = group.socket("a"), group.socket("b")
-            g = group.start_guest([f"path={a},server=1", f"path={b},server=1"], lcore=0)
+            g = group.start_guest([f"path={a},server=1,queue_size=256", f"path={b},server=1"],
+                                  lcore=0)
             self.assertEqual([p["state"] for p in g.stats()], ["pending", "pending"])
             self.assertIn("not attached yet", g.try_cmd("send 0 count=1")["error"])
             ref = group.start_testpmd([a, b], lcores=TESTPMD_LCORES, client=True)

@@ -61,7 +61,7 @@ def guest_pair(args, label, a, b):
         ga = guests.start("a", ip=f"{IP_A}/24", mac="52:54:00:00:00:01", **a)
         gb = guests.start("b", ip=f"{IP_B}/24", mac="52:54:00:00:00:02", **b)
         print(f"guests: a pid {ga.pid}, b pid {gb.pid}, accel {ga.accel}")
-        sw.start({"a": ga.sock, "b": gb.sock})
+        sw.start({"a": ga.sock, "b": gb.sock}, mtu=max(a.get("mtu", 1500), b.get("mtu", 1500)))
         print(f"switch: {sw.kind} pid {sw.pid}")
         yield ga, gb, sw
 

@@ -32,7 +32,7 @@ done
 
 virtio_net_of() { echo "/lib/modules/$1/kernel/drivers/net/virtio_net.ko"; }
 if [[ -z "$kver" ]]; then
-  for f in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
+  for f in $(printf '%s\n' /boot/vmlinuz-* | sort -V -r); do
     v=${f#/boot/vmlinuz-}
     if [[ -f "$(virtio_net_of "$v")" ]]; then kver=$v; break; fi
   done

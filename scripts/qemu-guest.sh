@@ -67,10 +67,14 @@ is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 (( 16#${mac:1:1} % 2 == 0 )) || die "--mac: '$mac' is a multicast address"
 [[ "$ip" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "--ip: '$ip' is not an IPv4 CIDR"
 [[ -z "$peer" || "$peer" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "--peer: '$peer' is not IPv4"
-[[ "$test" =~ ^[a-z,-]+$ ]] || die "--test: '$test' is not a comma-separated test list"
-is_uint "$duration" && (( duration > 0 )) || die "--duration: '$duration' must be a positive integer"
-is_uint "$mtu" && (( mtu >= 68 && mtu <= 65535 )) || die "--mtu: '$mtu' must be 68..65535"
-is_uint "$mem" && (( mem >= 64 )) || die "--mem: '$mem' must be an integer >= 64 (MB)"
+for t in ${test//,/ }; do
+  [[ "$t" =~ ^(ping|serve|tcp-send|cyclictest|idle|stop-rx)$ ]] ||
+    die "--test: unknown test '$t' (ping serve tcp-send cyclictest idle stop-rx)"
+done
+[[ "$test" =~ ^[a-z-]+(,[a-z-]+)*$ ]] || die "--test: '$test' is not a comma-separated test list"
+{ is_uint "$duration" && (( duration > 0 )); } || die "--duration: '$duration' must be a positive integer"
+{ is_uint "$mtu" && (( mtu >= 68 && mtu <= 65535 )); } || die "--mtu: '$mtu' must be 68..65535"
+{ is_uint "$mem" && (( mem >= 64 )); } || die "--mem: '$mem' must be an integer >= 64 (MB)"
 [[ -z "$cpu" ]] || is_uint "$cpu" || die "--cpu: '$cpu' must be a CPU number"
 [[ -z "$cpu" ]] || (( cpu < $(nproc --all) )) || die "--cpu: CPU $cpu does not exist"
 [[ -z "$rt_prio" ]] || { is_uint "$rt_prio" && (( rt_prio >= 1 && rt_prio <= 99 )); } ||
@@ -113,14 +117,14 @@ fi
 cmdline="console=ttyS0 quiet panic=-1 rtvs.ip=$ip rtvs.test=$test rtvs.duration=$duration"
 cmdline+=" rtvs.mtu=$mtu${peer:+ rtvs.peer=$peer}${append:+ $append}"
 qemu=(qemu-system-x86_64 -name "$name,debug-threads=on" "${accel_args[@]}"
-  -machine pc,memory-backend=mem0 -smp 1 -m "${mem}M" -nodefaults -no-user-config
+  -machine "pc,memory-backend=mem0" -smp 1 -m "${mem}M" -nodefaults -no-user-config
   -display none -monitor none -no-reboot
   # vhost-user maps guest memory into the switch: it must be shared, or no packet flows.
   -object "memory-backend-memfd,id=mem0,size=${mem}M,share=on"
   -kernel "$kernel" -initrd "$initrd" -append "$cmdline"
   -serial "file:$log"
   -chardev "socket,id=vu0,path=$sock,server=on,wait=off"
-  -netdev vhost-user,id=net0,chardev=vu0
+  -netdev "vhost-user,id=net0,chardev=vu0"
   # vectors=0 (INTx): QEMU 7.2 segfaults with MSI-X + vhost-user under TCG.
   -device "virtio-net-pci,netdev=net0,mac=$mac,vectors=0")
 [[ -z "$pidfile" ]] || qemu+=(-pidfile "$pidfile")

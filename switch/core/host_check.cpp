@@ -191,7 +191,7 @@ class HostReader {
 
   std::vector<std::string> listNumeric(const std::string& rel) const {
     std::vector<std::string> names = list(rel);
-    std::erase_if(names, [](const std::string& n) { return !isNumber(n); });
+    std::erase_if(names, [](const std::string& n) { return !isNumber(n) || !toLong(n); });
     std::sort(names.begin(), names.end(),
               [](const std::string& a, const std::string& b) { return std::stol(a) < std::stol(b); });
     return names;
@@ -392,8 +392,8 @@ class Checker {
     std::string found = "pmd " + pmdText_ + "; housekeeping " + cpuListText(hk_) + "; online " +
                         (online_ ? cpuListText(*online_) : "cannot read /sys/devices/system/cpu/online");
     if (!problems.empty()) found += "; " + join(problems, "; ");
-    add("pmd-cores", "PMD cores exist and are apart from housekeeping", 
-        problems.empty() ? Verdict::kPass : Verdict::kFail, found,
+    const Verdict v = !problems.empty() ? Verdict::kFail : online_ ? Verdict::kPass : Verdict::kWarn;
+    add("pmd-cores", "PMD cores exist and are apart from housekeeping", v, found,
         "a PMD polls its core at 100%: the core must exist and carry nothing else",
         "choose online cores for pmd-cores and different ones for housekeeping-cores");
   }
@@ -736,6 +736,7 @@ class Checker {
       return;
     }
     std::vector<std::string> found, below;
+    bool missing = false;
     for (unsigned c : pmd_) {
       const std::string suffix = "/" + std::to_string(c);
       bool any = false;
@@ -753,7 +754,10 @@ class Checker {
           below.push_back(t.comm + "[" + std::to_string(t.tid) + "]");
         }
       }
-      if (!any) found.push_back("core " + std::to_string(c) + ": none found");
+      if (!any) {
+        missing = true;
+        found.push_back("core " + std::to_string(c) + ": none found");
+      }
     }
     std::string text = join(found, ", ") + "; PMD " +
                        (in_.pmd_priority > 0 ? "SCHED_FIFO:" + std::to_string(in_.pmd_priority)
@@ -765,9 +769,11 @@ class Checker {
     } else if (!below.empty()) {
       v = Verdict::kFail;
       text += "; at or below the PMD: " + shortList(below);
+    } else if (missing) {
+      v = Verdict::kWarn;  // unreadable, or a kernel that names them differently: cannot tell
     }
     add("kthread-priority", title, v, text, why,
-        v == Verdict::kFail ? "chrt -f -p " + std::to_string(std::min(in_.pmd_priority + 1, 99)) +
+        v != Verdict::kInfo ? "chrt -f -p " + std::to_string(std::min(in_.pmd_priority + 1, 99)) +
                                   " <pid> for each of them (scripts/rt-host-tune.sh "
                                   "--pmd-priority " + std::to_string(in_.pmd_priority) + " does it)"
                             : "");
@@ -878,7 +884,9 @@ class Checker {
     const size_t close = text ? text->find(']') : std::string::npos;
     if (open == std::string::npos || close == std::string::npos || close < open) {
       add("thp", title, Verdict::kInfo,
-          "cannot read /sys/kernel/mm/transparent_hugepage/enabled", why, "");
+          text ? "cannot parse /sys/kernel/mm/transparent_hugepage/enabled: " + trim(*text)
+               : "cannot read /sys/kernel/mm/transparent_hugepage/enabled",
+          why, "");
       return;
     }
     const std::string mode = text->substr(open + 1, close - open - 1);
@@ -1010,7 +1018,11 @@ class Checker {
       const auto kb = toLong(sub.substr(10, sub.size() - 12));  // "hugepages-2048kB"
       const auto nr = toLong(host_.read(dir + "/" + sub + "/nr_hugepages").value_or(""));
       const auto fr = toLong(host_.read(dir + "/" + sub + "/free_hugepages").value_or(""));
-      if (!kb || !nr || !fr) continue;
+      constexpr long kMaxPages = 1L << 32;  // rejects garbage before it overflows
+      if (!kb || !nr || !fr || *kb <= 0 || *kb > kMaxPages || *nr < 0 || *nr > kMaxPages ||
+          *fr < 0 || *fr > *nr) {
+        continue;
+      }
       if (!out) out = HugeCount{};
       out->total_mb += static_cast<unsigned long>(*nr * *kb / 1024);
       out->free_mb += static_cast<unsigned long>(*fr * *kb / 1024);
@@ -1025,9 +1037,10 @@ class Checker {
         "than the PMD or the NIC adds a cross-node access to every packet";
     std::map<unsigned, CpuSet> nodes;  // node -> cpus
     for (const auto& name : host_.list("sys/devices/system/node")) {
-      if (name.rfind("node", 0) != 0 || !isNumber(name.substr(4))) continue;
+      const auto id = name.rfind("node", 0) == 0 ? toLong(name.substr(4)) : std::nullopt;
+      if (!id || *id < 0 || *id > 0xffff) continue;
       if (auto t = host_.read("sys/devices/system/node/" + name + "/cpulist")) {
-        if (auto cpus = parseCpus(*t)) nodes[std::stoul(name.substr(4))] = *cpus;
+        if (auto cpus = parseCpus(*t)) nodes[static_cast<unsigned>(*id)] = *cpus;
       }
     }
     std::set<unsigned> wanted;  // nodes that need hugepages

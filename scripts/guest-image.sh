@@ -36,7 +36,8 @@ if [[ -z "$kver" ]]; then
     v=${f#/boot/vmlinuz-}
     if [[ -f "$(virtio_net_of "$v")" ]]; then kver=$v; break; fi
   done
-  [[ -n "$kver" ]] || die "no /boot/vmlinuz-* with virtio_net in /lib/modules (install linux-image-amd64)"
+  [[ -n "$kver" ]] ||
+    die "no /boot/vmlinuz-* with virtio_net in /lib/modules (install linux-image-amd64)"
 fi
 vmlinuz="/boot/vmlinuz-$kver"
 [[ -r "$vmlinuz" ]] || die "--kernel-version: $vmlinuz not readable"

@@ -72,7 +72,8 @@ for t in ${test//,/ }; do
     die "--test: unknown test '$t' (ping serve tcp-send cyclictest idle stop-rx)"
 done
 [[ "$test" =~ ^[a-z-]+(,[a-z-]+)*$ ]] || die "--test: '$test' is not a comma-separated test list"
-{ is_uint "$duration" && (( duration > 0 )); } || die "--duration: '$duration' must be a positive integer"
+{ is_uint "$duration" && (( duration > 0 )); } ||
+  die "--duration: '$duration' must be a positive integer"
 { is_uint "$mtu" && (( mtu >= 68 && mtu <= 65535 )); } || die "--mtu: '$mtu' must be 68..65535"
 { is_uint "$mem" && (( mem >= 64 )); } || die "--mem: '$mem' must be an integer >= 64 (MB)"
 [[ -z "$cpu" ]] || is_uint "$cpu" || die "--cpu: '$cpu' must be a CPU number"
@@ -84,7 +85,8 @@ done
 [[ ! -e "$sock" ]] || die "--sock: $sock already exists (another guest, or a stale socket)"
 [[ -d "$(dirname "$log")" ]] || die "--log: directory $(dirname "$log") does not exist"
 for word in $append; do
-  [[ "$word" =~ ^[A-Za-z0-9_.,:/=-]+$ ]] || die "--append: '$word' has characters a kernel argument cannot"
+  [[ "$word" =~ ^[A-Za-z0-9_.,:/=-]+$ ]] ||
+    die "--append: '$word' has characters a kernel argument cannot have"
 done
 
 mapfile -t files < <("$script_dir/guest-image.sh" --out "$image")
@@ -104,7 +106,8 @@ kvm_works() {
 case "$accel" in
   kvm) reason="--accel kvm" ;;
   tcg) reason="--accel tcg" ;;
-  auto) if kvm_works; then accel=kvm reason="a test start with -accel kvm works"; else accel=tcg; fi ;;
+  auto)
+    if kvm_works; then accel=kvm reason="a test start with -accel kvm works"; else accel=tcg; fi ;;
 esac
 echo "accel=$accel ($reason)"
 if [[ "$accel" == kvm ]]; then

@@ -139,7 +139,8 @@ class DpdkProcess:
             raise GuestError(f"{self.name} (pid {self.pid}): no output in {timeout} s") from None
 
     def stderr_text(self, limit=4000):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             with open(self._log_path, "rb") as f:
                 data = f.read()

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Applies the run-time part of what `vswitchctl host check` recommends for rtvswitch PMD cores,
+# records every original value for --undo, and prints the kernel command line to add.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=rt-tune-common.sh
+source "$HERE/rt-tune-common.sh"
+
+usage() {
+  cat <<EOF
+Usage: $(basename "$0") --pmd-cores LIST [options]
+
+Tunes this host at run time for poll-mode PMD threads on LIST (e.g. 2-3):
+  IRQ affinity and default_smp_affinity to the housekeeping cores, unbound workqueues to the
+  housekeeping cores, KSM off, swap off, soft and NMI watchdogs off, timer migration off,
+  transparent hugepages 'madvise', governor 'performance' on the PMD cores, per-cpu kthreads
+  (ksoftirqd, rcuc, ktimers) of the PMD cores above --pmd-priority, and RT throttling off
+  (only with --disable-rt-throttling). Then prints the kernel command line to add.
+  Idempotent: what already has the wanted value is left alone.
+
+Options:
+  --pmd-cores LIST            cores of the PMD threads (required)
+  --housekeeping-cores LIST   cores for everything else (default: online cores minus PMD cores)
+  --vcpu-cores LIST           cores of RT guest vCPUs: isolated like the PMD cores
+  --pmd-priority N            SCHED_FIFO priority of the PMDs (1-98); 0 (default) = SCHED_OTHER
+  --disable-rt-throttling     kernel.sched_rt_runtime_us=-1 (needed for FIFO PMDs; only on a
+                              host whose PMD cores are isolated)
+  --idle-poll                 add idle=poll to the printed command line
+  --dry-run                   print what would be done; change nothing
+  --undo                      restore what the state file recorded, then delete it
+  --state FILE                state file (default /var/lib/rtvswitch/rt-host-tune.state)
+  -h, --help                  this text
+EOF
+}
+
+PMD="" HK="" VCPU="" PRIO=0 THROTTLE=0 IDLE_POLL=0 UNDO=0
+RT_STATE=/var/lib/rtvswitch/rt-host-tune.state
+while (($#)); do
+  case $1 in
+    --pmd-cores) PMD=${2:?--pmd-cores needs a value}; shift 2 ;;
+    --housekeeping-cores) HK=${2:?--housekeeping-cores needs a value}; shift 2 ;;
+    --vcpu-cores) VCPU=${2:?--vcpu-cores needs a value}; shift 2 ;;
+    --pmd-priority) PRIO=${2:?--pmd-priority needs a value}; shift 2 ;;
+    --disable-rt-throttling) THROTTLE=1; shift ;;
+    --idle-poll) IDLE_POLL=1; shift ;;
+    --dry-run) RT_DRY_RUN=1; shift ;;
+    --undo) UNDO=1; shift ;;
+    --state) RT_STATE=${2:?--state needs a value}; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) rt_die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+
+if ((UNDO)); then
+  echo "== undo from $RT_STATE$( ((RT_DRY_RUN)) && echo ' (dry run)')"
+  rt_undo
+  exit 0
+fi
+
+[[ -n $PMD ]] || rt_die "--pmd-cores: required (e.g. --pmd-cores 2-3)"
+[[ $PRIO =~ ^[0-9]+$ ]] && ((PRIO <= 98)) ||
+  rt_die "--pmd-priority: must be 0 (SCHED_OTHER) or 1-98 (kthreads go one above), got '$PRIO'"
+pmd=$(rt_expand_cpus "$PMD" --pmd-cores)
+vcpu=""
+[[ -n $VCPU ]] && vcpu=$(rt_expand_cpus "$VCPU" --vcpu-cores)
+online=$(rt_expand_cpus "$(cat /sys/devices/system/cpu/online)" /sys/devices/system/cpu/online)
+for c in $pmd $vcpu; do
+  [[ " $online " == *" $c "* ]] || rt_die "--pmd-cores/--vcpu-cores: cpu $c is not online"
+done
+isolated="$pmd${vcpu:+ $vcpu}"
+if [[ -n $HK ]]; then
+  hk=$(rt_expand_cpus "$HK" --housekeeping-cores)
+  rt_overlap "$hk" "$isolated" && rt_die "--housekeeping-cores: overlaps the PMD/vCPU cores"
+else
+  hk=$(rt_cpus_minus "$online" "$isolated")
+fi
+[[ -n $hk ]] || rt_die "--housekeeping-cores: no core left for housekeeping"
+((THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --pmd-priority 1-98"
+((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
+
+hk_list=$(rt_list_text "$hk")
+hk_mask=$(rt_cpu_mask "$hk")
+iso_list=$(rt_list_text "$isolated")
+echo "== rt-host-tune: PMD cores $(rt_list_text "$pmd")${vcpu:+, vCPU cores $(rt_list_text "$vcpu")}," \
+  "housekeeping $hk_list$( ((RT_DRY_RUN)) && echo ' (dry run: nothing is changed)')"
+
+echo "-- interrupts"
+rt_irq_affinity "$hk_list" "$hk_mask" "$isolated"
+echo "-- kernel threads and timers"
+rt_set /sys/devices/virtual/workqueue/cpumask "$hk_mask" "unbound workqueues on housekeeping"
+rt_set /proc/sys/kernel/timer_migration 0 "timers stay where they were armed"
+rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on isolated cores"
+rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs"
+if ((PRIO > 0)); then
+  rt_kthread_priority "$pmd" $((PRIO + 1))
+  if ((THROTTLE)); then
+    rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "a FIFO PMD never sleeps: no throttling"
+  else
+    rt_note "note: FIFO PMDs need kernel.sched_rt_runtime_us=-1 (--disable-rt-throttling)"
+  fi
+fi
+echo "-- memory"
+rt_ksm_off
+rt_set /sys/kernel/mm/transparent_hugepage/enabled madvise "no background THP compaction"
+rt_swap_off
+echo "-- cpu frequency"
+for c in $isolated; do
+  rt_set "/sys/devices/system/cpu/cpu$c/cpufreq/scaling_governor" performance "fixed clock"
+done
+
+((RT_DRY_RUN)) || echo "-- $RT_CHANGES changes; undo with: $0 --undo --state $RT_STATE"
+
+cmdline="isolcpus=managed_irq,domain,$iso_list nohz_full=$iso_list rcu_nocbs=$iso_list"
+cmdline+=" irqaffinity=$hk_list rcu_nocb_poll"
+((IDLE_POLL)) && cmdline+=" idle=poll"
+cmdline+=" processor.max_cstate=1"
+grep -q GenuineIntel /proc/cpuinfo 2>/dev/null &&
+  cmdline+=" intel_idle.max_cstate=0 intel_pstate=disable"
+cmdline+=" tsc=reliable nosoftlockup nmi_watchdog=0 mce=off transparent_hugepage=never"
+cat <<EOF
+-- kernel command line to add (boot-time settings; see configs/kernel-cmdline.example):
+$cmdline
+   Debian: append it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub, reboot.
+   Reserve hugepages on the PMD node too, e.g. default_hugepagesz=1G hugepagesz=1G hugepages=8.
+EOF

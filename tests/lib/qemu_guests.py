@@ -15,6 +15,15 @@ ERROR (bad parameter or watchdog) and DONE (all tests finished, powering off)::
         res = a.wait_result("ping", timeout=120)
         print(qg.percentile(res["rtt_ms"], 99))
 
+API: ``Guests(label, image_dir=None)``: ``start(name, ip, test, peer, mac, duration, mtu, mem,
+params, cpu)`` -> ``Guest``, ``sock_path(name)``, ``close()``. ``Guest``: ``pid``, ``sock``,
+``log`` (console), ``accel``, ``events`` (``Event``: kind, data, seen), ``alive()``,
+``wait_event(kind, test, timeout)``, ``wait_result(test, timeout)`` -> dict, ``stop()``.
+``build_image(image_dir)``, ``percentile(values, p)``.
+
+QEMU 7.2 waits for the switch to connect to its vhost-user socket before it starts the guest, so
+a guest boots only once a switch is running on its socket.
+
 Every guest is stopped by PID and its socket and logs are removed when the ``Guests`` closes,
 also when the test raises, and at interpreter exit as a last resort. Set RTVS_KEEP_LOGS=1 to
 keep the logs (their directory is printed).
@@ -58,14 +67,19 @@ def default_image_dir():
     return os.environ.get("RTVS_GUEST_IMAGE_DIR", os.path.join(REPO_ROOT, "build", "guest"))
 
 
+_images = {}
+
+
 def build_image(image_dir=None):
-    """Builds (or reuses) the guest image; returns (vmlinux, initramfs) paths."""
-    r = subprocess.run([GUEST_IMAGE_SH, "--out", image_dir or default_image_dir()],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise GuestError(f"guest-image.sh failed: {r.stderr.strip()}")
-    vmlinux, initrd = r.stdout.split()
-    return vmlinux, initrd
+    """Builds (or reuses) the guest image, once per process; returns (vmlinux, initramfs)."""
+    image_dir = image_dir or default_image_dir()
+    if image_dir not in _images:
+        r = subprocess.run([GUEST_IMAGE_SH, "--out", image_dir], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise GuestError(f"guest-image.sh failed: {r.stderr.strip()}")
+        _images[image_dir] = tuple(r.stdout.split())
+    return _images[image_dir]
 
 
 def percentile(values, p):
@@ -157,18 +171,16 @@ class Guest:
         Raises GuestError at once on an RTVS-ERROR line or if QEMU exits first."""
         deadline = time.monotonic() + timeout
         while True:
+            dead = not self.alive()  # before poll(): QEMU's last output is then read too
             self.poll()
             for ev in self.events:
                 if ev.kind == kind and (test is None or ev.data.get("test") == test):
                     return ev
                 if ev.kind == "ERROR" and kind != "ERROR":
                     raise GuestError(f"{ev.data.get('error')}: {self._describe()}")
-            if not self.alive():
-                self.poll()
-                if not any(ev.kind == kind for ev in self.events):
-                    raise GuestError(f"QEMU exited ({self.proc.returncode}) before "
-                                     f"RTVS-{kind} {test or ''}: {self._describe()}")
-                continue
+            if dead:
+                raise GuestError(f"QEMU exited ({self.proc.returncode}) before "
+                                 f"RTVS-{kind} {test or ''}: {self._describe()}")
             if time.monotonic() > deadline:
                 raise GuestError(f"no RTVS-{kind} {test or ''} within {timeout} s: "
                                  f"{self._describe()}")
@@ -180,14 +192,6 @@ class Guest:
         if "error" in data:
             raise GuestError(f"guest {self.name}: test {test} failed: {data['error']}")
         return data
-
-    def seconds_to(self, kind, test=None):
-        """Host seconds from QEMU's start to when the event was seen (None if not yet)."""
-        self.poll()
-        for ev in self.events:
-            if ev.kind == kind and (test is None or ev.data.get("test") == test):
-                return ev.seen - self.started
-        return None
 
     def stop(self, grace=5.0):
         """Stops QEMU by PID (SIGTERM, then SIGKILL); returns its exit code."""

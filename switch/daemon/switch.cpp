@@ -290,6 +290,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
       std::min<uint64_t>(UINT32_MAX, spec.latency_budget_us * tsc_hz_ / 1000000));
   dp.name = spec.name;
   dp.txq_shared = pmds_.size() > spec.queues;
+  dp.gate_on_link = vhost;
   for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
 
   // Each rx queue goes to the PMD that polls the fewest queues now.

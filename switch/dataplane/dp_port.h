@@ -24,9 +24,17 @@ struct DpPort {
   // spinlock is taken (the only lock in the dataplane, and only in that configuration).
   uint16_t txq_of_pmd[kMaxPmds] = {};
   bool txq_shared = false;
+  // vhost ports: a guest that is not connected cannot take frames, so they are not even tried.
+  // NIC ports: like OVS, frames go to the driver whatever link state it reports (some devices,
+  // e.g. a tap moved to another network namespace, cannot report it).
+  bool gate_on_link = true;
   std::atomic<bool> link_up{false};
   rte_spinlock_t txq_lock[kMaxPortQueues];
   std::string name;
+
+  bool canSend() const noexcept {
+    return !gate_on_link || link_up.load(std::memory_order_relaxed);
+  }
 
   DpPort() {
     for (auto& l : txq_lock) rte_spinlock_init(&l);

@@ -142,7 +142,7 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
           inc.drops[kDropLinkDown].add(1);
           continue;
         }
-        if (!out->link_up.load(std::memory_order_relaxed)) {
+        if (!out->canSend()) {
           st.ports[h.port].drops[kDropLinkDown].add(1);
           rte_pktmbuf_free(m);
         } else if (len > out->max_frame) {
@@ -161,7 +161,7 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
     for (uint16_t p : s.port_list) {
       if (p == in) continue;
       const DpPort* out = s.ports[p];
-      if (!out->link_up.load(std::memory_order_relaxed)) continue;
+      if (!out->canSend()) continue;
       if (len > out->max_frame) {
         st.ports[p].drops[kDropMtu].add(1);
         continue;

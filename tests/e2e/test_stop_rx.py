@@ -2,15 +2,15 @@
 """A guest that stops draining its rx ring: the switch drops towards it and keeps the
 vhost-user connection; when the guest drains again, traffic flows again.
 
-Guest b brings eth0 down (NAPI off, virtio device not reset) once it reached a, while a pings
-it 100 times a second: b's rx ring fills, then the switch counts tx drops on port b. After
+Guest b brings eth0 down (NAPI off, virtio device not reset) once a's pings (100 a second)
+arrive: b's rx ring fills, then the switch counts tx drops on port b. After
 STOP_S seconds b brings eth0 up again and must reach a over the same connection."""
 
 import time
 
 import e2e_common as e2e
 
-STOP_S = 20
+STOP_S = 30
 
 
 def run():
@@ -18,7 +18,7 @@ def run():
     with e2e.guest_pair(args, "stop-rx",
                         a=dict(test="ping,idle", peer=e2e.IP_B, duration=90,
                                params={"count": 1500, "interval": "0.01"}),
-                        b=dict(test="stop-rx", peer=e2e.IP_A, duration=60,
+                        b=dict(test="stop-rx", peer=e2e.IP_A, duration=STOP_S + 40,
                                params={"stop_s": STOP_S})) as (a, b, sw):
         stopped = b.wait_result("stop-rx", timeout=180)
         before = sw.port_stats("b")

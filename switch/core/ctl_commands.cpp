@@ -1,0 +1,526 @@
+#include "switch/core/ctl_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ostream>
+#include <set>
+
+#include "switch/core/jsonrpc.h"
+#include "switch/core/port_spec.h"
+#include "switch/core/rpc_client.h"
+
+namespace rtvs {
+
+namespace {
+
+using nlohmann::json;
+
+json optionalPort(const std::string& port) {
+  return port.empty() ? json(nullptr) : json{{"port", port}};
+}
+
+// ---- value formatting: tolerant of missing fields, so an older or newer daemon still prints ----
+
+std::string text(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%g", v.get<double>());
+    return buf;
+  }
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const json& member(const json& o, const char* key) {
+  static const json kNull;
+  if (!o.is_object()) return kNull;
+  auto it = o.find(key);
+  return it == o.end() ? kNull : *it;
+}
+
+std::string field(const json& o, const char* key) {
+  std::string s = text(member(o, key));
+  return s.empty() ? "-" : s;
+}
+
+// A number with one decimal and a unit ("12.5 %", "1.5 s"); "-" when absent.
+std::string fixed1(const json& o, const char* key, const char* unit) {
+  const json& v = member(o, key);
+  if (!v.is_number()) return field(o, key);
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%.1f %s", v.get<double>(), unit);
+  return buf;
+}
+
+std::string withUnit(const json& o, const char* key, const char* unit) {
+  std::string s = field(o, key);
+  return s == "-" ? s : s + " " + unit;
+}
+
+const char* const kDropReasons[] = {"tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin"};
+
+// Sum of the drops that lose the frame (learn_full forwards it, so it is not one).
+std::string dropSum(const json& drops) {
+  if (!drops.is_object()) return "-";
+  uint64_t sum = 0;
+  for (const char* r : kDropReasons) {
+    const json& v = member(drops, r);
+    if (v.is_number_unsigned() || v.is_number_integer()) sum += v.get<uint64_t>();
+  }
+  return std::to_string(sum);
+}
+
+std::string keyValues(const std::vector<std::pair<std::string, std::string>>& kv) {
+  size_t width = 0;
+  for (const auto& [k, v] : kv) width = std::max(width, k.size());
+  std::string out;
+  for (const auto& [k, v] : kv) out += k + std::string(width - k.size(), ' ') + " : " + v + "\n";
+  return out;
+}
+
+// ---- one formatter per verb, on the result shapes of docs/api.md ----
+
+std::string formatPortList(const json& r) {
+  const json& ports = member(r, "ports");
+  if (!ports.is_array() || ports.empty()) return "no ports\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : ports) {
+    std::string where = field(p, "path");
+    if (where == "-") where = field(p, "devargs");
+    rows.push_back({field(p, "name"), field(p, "index"), field(p, "type"), field(p, "state"),
+                    field(p, "queues"), field(p, "mtu"), field(p, "rx_packets"),
+                    field(p, "tx_packets"), field(p, "drops"), where});
+  }
+  return formatTable({"NAME", "INDEX", "TYPE", "STATE", "QUEUES", "MTU", "RX-PKTS", "TX-PKTS",
+                      "DROPS", "PATH/DEVARGS"},
+                     "lrllrrrrrl", rows);
+}
+
+std::string formatPortShow(const json& p) {
+  std::vector<std::pair<std::string, std::string>> kv{
+      {"name", field(p, "name")},
+      {"index", field(p, "index")},
+      {"type", field(p, "type")},
+      {"state", field(p, "state")},
+      {"path", field(p, "path")},
+      {"devargs", field(p, "devargs")},
+      {"queues", field(p, "queues")},
+      {"mtu", withUnit(p, "mtu", "bytes")},
+      {"reconnects", field(p, "reconnects")},
+  };
+  std::string opts;
+  if (const json& o = member(p, "options"); o.is_object()) {
+    for (const auto& [k, v] : o.items()) opts += (opts.empty() ? "" : " ") + k + "=" + text(v);
+  }
+  kv.emplace_back("options", opts.empty() ? "-" : opts);
+  std::string rxqs;
+  if (const json& q = member(p, "rxqs"); q.is_array()) {
+    for (const auto& e : q) {
+      rxqs += (rxqs.empty() ? "" : ", ") + std::string("queue ") + field(e, "queue") + " on pmd " +
+              field(e, "pmd") + " (core " + field(e, "core") + ")";
+    }
+  }
+  kv.emplace_back("rxqs", rxqs.empty() ? "not polled" : rxqs);
+  const json& s = member(p, "stats");
+  kv.emplace_back("link", field(s, "link"));
+  kv.emplace_back("rx", field(s, "rx_packets") + " packets, " + field(s, "rx_bytes") + " bytes");
+  kv.emplace_back("tx", field(s, "tx_packets") + " packets, " + field(s, "tx_bytes") + " bytes, " +
+                            field(s, "tx_retries") + " retries");
+  const json& d = member(s, "drops");
+  std::string reasons;
+  for (const char* r : kDropReasons) {
+    reasons += (reasons.empty() ? "" : ", ") + std::string(r) + " " + field(d, r);
+  }
+  kv.emplace_back("drops", dropSum(d) + " (" + reasons + ")");
+  kv.emplace_back("learn_full",
+                  field(d, "learn_full") + " (source MACs not learned, frames forwarded)");
+  return keyValues(kv);
+}
+
+std::string formatFdb(const json& r) {
+  std::string out;
+  const json& entries = member(r, "entries");
+  if (entries.is_array() && !entries.empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : entries) {
+      rows.push_back({field(e, "mac"), field(e, "port"), fixed1(e, "age_s", "s")});
+    }
+    out += formatTable({"MAC", "PORT", "AGE"}, "llr", rows);
+  } else {
+    out += "no learned MAC addresses\n";
+  }
+  out += field(r, "count") + " entries, capacity " + field(r, "capacity") + ", aging " +
+         withUnit(r, "aging_s", "s") + ", learn failed " + field(r, "learn_failed") +
+         ", learn events dropped " + field(r, "learn_events_dropped") + "\n";
+  return out;
+}
+
+std::string formatPmdShow(const json& r) {
+  const json& pmds = member(r, "pmds");
+  if (!pmds.is_array() || pmds.empty()) return "no PMD threads\n";
+  std::vector<std::vector<std::string>> rows, rxqs;
+  for (const auto& p : pmds) {
+    rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
+                    fixed1(p, "busy_pct", "%")});
+    if (const json& q = member(p, "rxqs"); q.is_array()) {
+      for (const auto& e : q) {
+        rxqs.push_back(
+            {field(p, "id"), field(e, "port"), field(e, "queue"), fixed1(e, "busy_pct", "%")});
+      }
+    }
+  }
+  std::string out = formatTable({"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY"}, "rrlrr", rows);
+  out += "\n";
+  out += rxqs.empty() ? "no rx queues assigned\n"
+                      : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);
+  return out;
+}
+
+std::string formatStats(const json& r) {
+  std::string out;
+  const json& ports = member(r, "ports");
+  if (ports.is_array() && !ports.empty()) {
+    std::vector<std::vector<std::string>> rows, drops;
+    for (const auto& p : ports) {
+      const json& d = member(p, "drops");
+      rows.push_back({field(p, "name"), field(p, "link"), field(p, "rx_packets"),
+                      field(p, "rx_bytes"), field(p, "tx_packets"), field(p, "tx_bytes"),
+                      field(p, "tx_retries"), dropSum(d), field(p, "reconnects")});
+      std::vector<std::string> row{field(p, "name")};
+      for (const char* reason : kDropReasons) row.push_back(field(d, reason));
+      row.push_back(field(d, "learn_full"));
+      drops.push_back(std::move(row));
+    }
+    out += formatTable({"PORT", "LINK", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "TX-RETRIES",
+                        "DROPS", "RECONNECTS"},
+                       "llrrrrrrr", rows);
+    out += "\ndrops by reason (packets):\n";
+    out += formatTable(
+        {"PORT", "TX_FULL", "MTU", "NO_MBUF", "LINK_DOWN", "RUNT", "HAIRPIN", "LEARN_FULL*"},
+        "lrrrrrrr", drops);
+    out += "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n";
+  } else {
+    out += "no ports\n";
+  }
+  const json& mp = member(r, "mempool");
+  if (mp.is_object()) {
+    out += "\nmempool: " + field(mp, "in_use") + " of " + field(mp, "size") + " mbufs in use\n";
+  }
+  return out;
+}
+
+std::string formatListCommands(const json& r) {
+  const json& cmds = member(r, "commands");
+  if (!cmds.is_array() || cmds.empty()) return "no commands\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : cmds) {
+    std::string params = text(member(c, "params"));
+    rows.push_back(
+        {field(c, "method"), params.empty() || params == "-" ? "-" : params, field(c, "help")});
+  }
+  return formatTable({"METHOD", "PARAMS", "HELP"}, "lll", rows);
+}
+
+std::string formatVersion(const json& r) {
+  const json& d = member(r, "rtvswitch");
+  return "vswitchctl " + field(r, "vswitchctl") + "\nrtvswitch " + field(d, "version") + " (" +
+         field(d, "dpdk") + ")\n";
+}
+
+bool isScalar(const json& v) { return !v.is_object() && !v.is_array(); }
+
+void tree(const json& v, const std::string& pad, std::string& out) {
+  if (v.is_object()) {
+    size_t width = 0;
+    for (const auto& [k, x] : v.items()) {
+      if (isScalar(x)) width = std::max(width, k.size());
+    }
+    for (const auto& [k, x] : v.items()) {
+      if (isScalar(x)) {
+        out += pad + k + ": " + std::string(width - k.size(), ' ') + text(x) + "\n";
+      } else if (x.empty()) {
+        out += pad + k + ": " + (x.is_object() ? "{}" : "[]") + "\n";
+      } else {
+        out += pad + k + ":\n";
+        tree(x, pad + "  ", out);
+      }
+    }
+  } else if (v.is_array()) {
+    for (const auto& x : v) {
+      bool flat = isScalar(x) || (x.is_object() && std::all_of(x.begin(), x.end(), isScalar));
+      if (isScalar(x)) {
+        out += pad + "- " + text(x) + "\n";
+      } else if (flat) {
+        std::string line;
+        for (const auto& [k, y] : x.items())
+          line += (line.empty() ? "" : ", ") + k + ": " + text(y);
+        out += pad + "- " + (line.empty() ? "{}" : line) + "\n";
+      } else {
+        out += pad + "-\n";
+        tree(x, pad + "  ", out);
+      }
+    }
+  } else {
+    out += pad + text(v) + "\n";
+  }
+}
+
+// CLI11 reports an unknown or missing verb as "A subcommand is required"; this names it instead.
+// Walks the tokens down the subcommand tree; empty if the verbs are fine.
+std::string unknownVerb(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* level = &app;
+  std::string path;
+  auto names = [](CLI::App* a) {
+    std::string list;
+    for (CLI::App* sub : a->get_subcommands([](CLI::App*) { return true; })) {
+      list += (list.empty() ? "" : ", ") + sub->get_name();
+    }
+    return list;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& tok = args[i];
+    if (tok == "--") break;
+    if (tok.starts_with("-")) {
+      // Options that take a separate value: skip the value too.
+      if (tok == "--socket" || tok == "--timeout") {
+        if (i + 1 == args.size()) return {};  // CLI11 names the missing value
+        ++i;
+      }
+      continue;
+    }
+    if (level->get_require_subcommand_min() == 0) return {};  // a positional of the verb
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : level->get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_name() == tok) next = sub;
+    }
+    if (next == nullptr) {
+      return "unknown command '" + (path.empty() ? tok : path + " " + tok) + "' (commands" +
+             (path.empty() ? "" : " of '" + path + "'") + ": " + names(level) + ")";
+    }
+    path += (path.empty() ? "" : " ") + tok;
+    level = next;
+  }
+  if (level->get_require_subcommand_min() > 0) {
+    return (path.empty() ? std::string("a command is needed") : "'" + path + "' needs a command") +
+           ": " + names(level);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string formatTree(const json& result) {
+  std::string out;
+  tree(result, "", out);
+  return out;
+}
+
+std::string formatTable(const std::vector<std::string>& headers, const std::string& align,
+                        const std::vector<std::vector<std::string>>& rows,
+                        const std::string& indent) {
+  std::vector<size_t> width(headers.size());
+  for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
+      width[c] = std::max(width[c], row[c].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s = indent;
+    for (size_t c = 0; c < width.size(); ++c) {
+      const std::string& cell = c < cells.size() ? cells[c] : std::string();
+      const std::string gap(width[c] - std::min(width[c], cell.size()), ' ');
+      const bool right = c < align.size() && align[c] == 'r';
+      const bool last = c + 1 == width.size();
+      s += right ? gap + cell : cell + (last ? "" : gap);
+      if (!last) s += "  ";
+    }
+    return s + "\n";
+  };
+  std::string out = line(headers);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+std::string formatResult(const std::string& verb, const json& result) {
+  if (verb == "port list") return formatPortList(result);
+  if (verb == "port show" || verb == "port add") return formatPortShow(result);
+  if (verb == "port del") return "deleted port " + field(result, "name") + "\n";
+  if (verb == "fdb show") return formatFdb(result);
+  if (verb == "fdb flush") return "flushed " + field(result, "flushed") + " entries\n";
+  if (verb == "pmd show") return formatPmdShow(result);
+  if (verb == "stats") return formatStats(result);
+  if (verb == "list-commands") return formatListCommands(result);
+  if (verb == "version") return formatVersion(result);
+  return formatTree(result);  // latency show/clear, pmd perf: shapes still evolving
+}
+
+CtlCli::CtlCli(CLI::App& app) : app_(app) {
+  globals_.socket = kDefaultControlSocket;
+  app.require_subcommand(1);
+  app.fallthrough();  // global options also after the verb: `vswitchctl port list --json`
+  app.add_option("--socket", globals_.socket, "Control socket of rtvswitch")
+      ->envname("RTVSWITCH_SOCKET")
+      ->capture_default_str();
+  app.add_flag("--json", globals_.json, "Print the raw result as JSON");
+  app.add_option("--timeout", globals_.timeout_s, "Seconds to wait for the daemon")
+      ->check([](const std::string& v) -> std::string {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(d > 0) || d > 86400) {
+          return "'" + v + "' is not a number of seconds in (0, 86400]";
+        }
+        return {};
+      })
+      ->capture_default_str();
+
+  // `set` makes a leaf subcommand's callback record its calls.
+  auto set = [this](CLI::App* sub, std::string verb, auto make_calls) {
+    sub->callback([this, verb = std::move(verb), make_calls] {
+      command_ = CtlCommand{verb, make_calls()};
+    });
+  };
+  auto no_params = [](const char* method) {
+    return [method] { return std::vector<CtlCall>{{method, nullptr}}; };
+  };
+
+  CLI::App* port = app.add_subcommand("port", "Add, remove and inspect ports");
+  port->require_subcommand(1);
+  CLI::App* add = port->add_subcommand("add", "Add a port: port add NAME key=value...");
+  add->add_option("NAME", name_, "Port name")->required();
+  add->add_option("OPTIONS", options_,
+                  "Port options, e.g. type=vhostuserclient path=/run/vm1.sock queues=1");
+  set(add, "port add", [this] {
+    PortOptions kv;
+    try {
+      kv = parseKeyValues(options_);
+    } catch (const ConfigError& e) {
+      throw CLI::ValidationError(e.what());
+    }
+    json options = json::object();
+    for (const auto& [k, v] : kv) {
+      if (options.contains(k)) throw CLI::ValidationError("option '" + k + "' given twice");
+      options[k] = v;
+    }
+    return std::vector<CtlCall>{{"port.add", {{"name", name_}, {"options", options}}}};
+  });
+  CLI::App* del = port->add_subcommand("del", "Remove a port");
+  del->add_option("NAME", name_, "Port name")->required();
+  set(del, "port del", [this] { return std::vector<CtlCall>{{"port.del", {{"name", name_}}}}; });
+  set(port->add_subcommand("list", "All ports"), "port list", no_params("port.list"));
+  CLI::App* show = port->add_subcommand("show", "One port in detail");
+  show->add_option("NAME", name_, "Port name")->required();
+  set(show, "port show", [this] { return std::vector<CtlCall>{{"port.show", {{"name", name_}}}}; });
+
+  CLI::App* fdb = app.add_subcommand("fdb", "The learned MAC table");
+  fdb->require_subcommand(1);
+  CLI::App* fdb_show = fdb->add_subcommand("show", "Learned MAC addresses");
+  fdb_show->add_option("PORT", port_, "Only those learned on this port");
+  set(fdb_show, "fdb show", [this] {
+    return std::vector<CtlCall>{{"fdb.show", optionalPort(port_)}};
+  });
+  CLI::App* fdb_flush = fdb->add_subcommand("flush", "Forget learned MAC addresses");
+  fdb_flush->add_option("PORT", port_, "Only those learned on this port");
+  set(fdb_flush, "fdb flush", [this] {
+    return std::vector<CtlCall>{{"fdb.flush", optionalPort(port_)}};
+  });
+
+  CLI::App* pmd = app.add_subcommand("pmd", "PMD threads");
+  pmd->require_subcommand(1);
+  set(pmd->add_subcommand("show", "PMD threads, their rx queues and busy share"), "pmd show",
+      no_params("pmd.show"));
+  set(pmd->add_subcommand("perf", "PMD iteration timing"), "pmd perf", no_params("pmd.perf"));
+
+  CLI::App* stats = app.add_subcommand("stats", "Port counters and drops by reason");
+  stats->add_option("PORT", port_, "Only this port");
+  stats->add_flag("--clear", clear_, "Zero the counters first (a reader-side baseline)");
+  set(stats, "stats", [this] {
+    std::vector<CtlCall> calls;
+    if (clear_) calls.push_back({"stats.clear", optionalPort(port_)});
+    calls.push_back({"stats.show", optionalPort(port_)});
+    return calls;
+  });
+
+  CLI::App* latency = app.add_subcommand("latency", "Per-port residence time");
+  latency->require_subcommand(1);
+  CLI::App* lat_show = latency->add_subcommand("show", "Latency percentiles");
+  lat_show->add_option("PORT", port_, "Only this port");
+  lat_show->add_flag("--histogram", histogram_, "Include the histogram buckets");
+  set(lat_show, "latency show", [this] {
+    json params = optionalPort(port_);
+    if (histogram_) params["histogram"] = true;
+    return std::vector<CtlCall>{{"latency.show", params}};
+  });
+  CLI::App* lat_clear = latency->add_subcommand("clear", "Restart latency accounting");
+  lat_clear->add_option("PORT", port_, "Only this port");
+  set(lat_clear, "latency clear", [this] {
+    return std::vector<CtlCall>{{"latency.clear", optionalPort(port_)}};
+  });
+
+  set(app.add_subcommand("version", "vswitchctl's and the daemon's versions"), "version",
+      no_params("version"));
+  set(app.add_subcommand("list-commands", "The daemon's methods with their parameters"),
+      "list-commands", no_params("list-commands"));
+}
+
+int CtlCli::run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  return run(std::vector<std::string>(argv + std::min(argc, 1), argv + argc), out, err);
+}
+
+int CtlCli::run(std::vector<std::string> args, std::ostream& out, std::ostream& err) {
+  if (auto rc = parse(std::move(args), out, err)) return *rc;
+  return execute(out, err);
+}
+
+std::optional<int> CtlCli::parse(std::vector<std::string> args, std::ostream& out,
+                                 std::ostream& err) {
+  const std::vector<std::string> given = args;
+  std::reverse(args.begin(), args.end());  // CLI11 consumes a vector given in reverse order
+  try {
+    app_.parse(args);
+  } catch (const CLI::Success& e) {  // --help
+    return app_.exit(e, out, err);
+  } catch (const CLI::RuntimeError& e) {  // a local command (e.g. host check) finished
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    std::string verb_error = unknownVerb(app_, given);
+    err << "vswitchctl: " << (verb_error.empty() ? e.what() : verb_error) << "\n";
+    return ctl_exit::kUsage;
+  }
+  if (command_.calls.empty()) return ctl_exit::kOk;
+  return std::nullopt;
+}
+
+int CtlCli::execute(std::ostream& out, std::ostream& err) const {
+  try {
+    RpcClient client(
+        globals_.socket,
+        std::chrono::milliseconds(static_cast<int64_t>(std::ceil(globals_.timeout_s * 1000.0))));
+    json result;
+    for (const auto& c : command_.calls) result = client.call(c.method, c.params);
+    if (command_.verb == "version")
+      result = json{{"vswitchctl", RTVS_VERSION}, {"rtvswitch", result}};
+    out << (globals_.json ? result.dump(2, ' ', false, json::error_handler_t::replace) + "\n"
+                          : formatResult(command_.verb, result));
+    out.flush();
+    return ctl_exit::kOk;
+  } catch (const RpcTransportError& e) {
+    err << "vswitchctl: " << e.what() << "\n";
+    return ctl_exit::kUnreachable;
+  } catch (const RpcError& e) {
+    err << "vswitchctl: " << e.what() << "\n";
+    return ctl_exit::kDaemonError;
+  } catch (const std::exception& e) {
+    err << "vswitchctl: unexpected reply from rtvswitch: " << e.what() << "\n";
+    return ctl_exit::kDaemonError;
+  }
+}
+
+}  // namespace rtvs

@@ -1,0 +1,390 @@
+#include "switch/core/ctl_commands.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "switch/core/jsonrpc.h"
+#include "switch/core/rpc_server.h"
+
+namespace rtvs {
+namespace {
+
+using nlohmann::json;
+
+struct Parsed {
+  std::optional<int> rc;
+  CtlCommand cmd;
+  CtlGlobals globals;
+  std::string out, err;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  CLI::App app{"test"};
+  CtlCli cli(app);
+  std::ostringstream out, err;
+  Parsed p;
+  p.rc = cli.parse(std::move(args), out, err);
+  p.cmd = cli.command();
+  p.globals = cli.globals();
+  p.out = out.str();
+  p.err = err.str();
+  return p;
+}
+
+void expectCalls(std::vector<std::string> args, const std::string& verb,
+                 std::vector<CtlCall> calls) {
+  Parsed p = parse(args);
+  EXPECT_FALSE(p.rc.has_value()) << p.err;
+  EXPECT_EQ(p.cmd.verb, verb);
+  EXPECT_EQ(p.cmd.calls, calls) << args[0];
+}
+
+TEST(CtlArgs, EveryVerbMapsToItsMethod) {
+  expectCalls(
+      {"port", "add", "vm1", "type=vhostuserclient", "path=/run/vm1.sock", "queues=2"}, "port add",
+      {{"port.add",
+        {{"name", "vm1"},
+         {"options", {{"type", "vhostuserclient"}, {"path", "/run/vm1.sock"}, {"queues", "2"}}}}}});
+  expectCalls({"port", "add", "vm2"}, "port add",
+              {{"port.add", {{"name", "vm2"}, {"options", json::object()}}}});
+  expectCalls({"port", "del", "vm1"}, "port del", {{"port.del", {{"name", "vm1"}}}});
+  expectCalls({"port", "list"}, "port list", {{"port.list", nullptr}});
+  expectCalls({"port", "show", "vm1"}, "port show", {{"port.show", {{"name", "vm1"}}}});
+  expectCalls({"fdb", "show"}, "fdb show", {{"fdb.show", nullptr}});
+  expectCalls({"fdb", "show", "vm1"}, "fdb show", {{"fdb.show", {{"port", "vm1"}}}});
+  expectCalls({"fdb", "flush"}, "fdb flush", {{"fdb.flush", nullptr}});
+  expectCalls({"fdb", "flush", "vm2"}, "fdb flush", {{"fdb.flush", {{"port", "vm2"}}}});
+  expectCalls({"pmd", "show"}, "pmd show", {{"pmd.show", nullptr}});
+  expectCalls({"pmd", "perf"}, "pmd perf", {{"pmd.perf", nullptr}});
+  expectCalls({"stats"}, "stats", {{"stats.show", nullptr}});
+  expectCalls({"stats", "vm1"}, "stats", {{"stats.show", {{"port", "vm1"}}}});
+  expectCalls({"stats", "--clear"}, "stats", {{"stats.clear", nullptr}, {"stats.show", nullptr}});
+  expectCalls({"stats", "vm1", "--clear"}, "stats",
+              {{"stats.clear", {{"port", "vm1"}}}, {"stats.show", {{"port", "vm1"}}}});
+  expectCalls({"latency", "show"}, "latency show", {{"latency.show", nullptr}});
+  expectCalls({"latency", "show", "vm1", "--histogram"}, "latency show",
+              {{"latency.show", {{"port", "vm1"}, {"histogram", true}}}});
+  expectCalls({"latency", "clear"}, "latency clear", {{"latency.clear", nullptr}});
+  expectCalls({"latency", "clear", "vm1"}, "latency clear", {{"latency.clear", {{"port", "vm1"}}}});
+  expectCalls({"version"}, "version", {{"version", nullptr}});
+  expectCalls({"list-commands"}, "list-commands", {{"list-commands", nullptr}});
+}
+
+TEST(CtlArgs, GlobalOptionsBeforeOrAfterTheVerb) {
+  ::unsetenv("RTVSWITCH_SOCKET");
+  Parsed p = parse({"port", "list"});
+  EXPECT_EQ(p.globals.socket, "/run/rtvswitch/rtvswitch.ctl");
+  EXPECT_FALSE(p.globals.json);
+  EXPECT_DOUBLE_EQ(p.globals.timeout_s, 5.0);
+  p = parse({"--socket", "/tmp/a.ctl", "--json", "--timeout", "0.5", "port", "list"});
+  EXPECT_EQ(p.globals.socket, "/tmp/a.ctl");
+  EXPECT_TRUE(p.globals.json);
+  EXPECT_DOUBLE_EQ(p.globals.timeout_s, 0.5);
+  p = parse({"port", "show", "vm1", "--json", "--socket=/tmp/b.ctl"});
+  EXPECT_FALSE(p.rc.has_value()) << p.err;
+  EXPECT_TRUE(p.globals.json);
+  EXPECT_EQ(p.globals.socket, "/tmp/b.ctl");
+  ::setenv("RTVSWITCH_SOCKET", "/tmp/env.ctl", 1);
+  EXPECT_EQ(parse({"version"}).globals.socket, "/tmp/env.ctl");
+  EXPECT_EQ(parse({"--socket", "/tmp/opt.ctl", "version"}).globals.socket, "/tmp/opt.ctl");
+  ::unsetenv("RTVSWITCH_SOCKET");
+}
+
+void expectUsage(std::vector<std::string> args, const std::string& err) {
+  Parsed p = parse(args);
+  ASSERT_TRUE(p.rc.has_value());
+  EXPECT_EQ(*p.rc, ctl_exit::kUsage);
+  EXPECT_EQ(p.err, "vswitchctl: " + err + "\n");
+  EXPECT_TRUE(p.out.empty());
+  EXPECT_TRUE(p.cmd.calls.empty());
+}
+
+TEST(CtlArgs, UsageErrors) {
+  const std::string verbs = "port, fdb, pmd, stats, latency, version, list-commands";
+  expectUsage({}, "a command is needed: " + verbs);
+  expectUsage({"--json"}, "a command is needed: " + verbs);
+  expectUsage({"bogus"}, "unknown command 'bogus' (commands: " + verbs + ")");
+  expectUsage({"port"}, "'port' needs a command: add, del, list, show");
+  expectUsage({"port", "rename"},
+              "unknown command 'port rename' (commands of 'port': add, del, "
+              "list, show)");
+  expectUsage({"fdb"}, "'fdb' needs a command: show, flush");
+  expectUsage({"pmd", "stop"}, "unknown command 'pmd stop' (commands of 'pmd': show, perf)");
+  expectUsage({"latency"}, "'latency' needs a command: show, clear");
+  expectUsage({"port", "add"}, "NAME is required");
+  expectUsage({"port", "del"}, "NAME is required");
+  expectUsage({"port", "show"}, "NAME is required");
+  expectUsage({"port", "add", "vm1", "queues"}, "\"queues\": expected key=value");
+  expectUsage({"port", "add", "vm1", "=1"}, "\"=1\": empty key before '='");
+  expectUsage({"port", "add", "vm1", "queues=1", "queues=2"}, "option 'queues' given twice");
+  expectUsage({"port", "del", "vm1", "vm2"}, "The following argument was not expected: vm2");
+  expectUsage({"port", "list", "x"}, "The following argument was not expected: x");
+  expectUsage({"fdb", "show", "a", "b"}, "The following argument was not expected: b");
+  expectUsage({"stats", "a", "b"}, "The following argument was not expected: b");
+  expectUsage({"version", "x"}, "The following argument was not expected: x");
+  expectUsage({"stats", "--bogus"}, "The following argument was not expected: --bogus");
+  expectUsage({"--timeout", "0", "version"},
+              "--timeout: '0' is not a number of seconds in (0, 86400]");
+  expectUsage({"--timeout", "soon", "version"},
+              "--timeout: 'soon' is not a number of seconds in (0, 86400]");
+  expectUsage({"--socket"}, "--socket: 1 required TEXT missing");
+}
+
+TEST(CtlArgs, HelpExitsZero) {
+  Parsed p = parse({"--help"});
+  ASSERT_TRUE(p.rc.has_value());
+  EXPECT_EQ(*p.rc, 0);
+  EXPECT_NE(p.out.find("list-commands"), std::string::npos);
+  p = parse({"port", "add", "--help"});
+  EXPECT_EQ(p.rc, 0);
+  EXPECT_NE(p.out.find("OPTIONS"), std::string::npos);
+}
+
+TEST(CtlArgs, LocalCommandsRegisterOnTheSameApp) {
+  CLI::App app{"test"};
+  CtlCli cli(app);
+  CLI::App* host = app.add_subcommand("host", "local");
+  host->add_subcommand("check", "local check")->callback([] { throw CLI::RuntimeError(7); });
+  std::ostringstream out, err;
+  EXPECT_EQ(cli.run({"host", "check"}, out, err), 7);
+  EXPECT_TRUE(cli.command().calls.empty());
+}
+
+// ---- formatting, on the sample shapes of docs/api.md ----
+
+const json kPortStats = json::parse(R"({"name": "vm1", "rx_packets": 1000, "rx_bytes": 64000,
+  "tx_packets": 990, "tx_bytes": 63360, "tx_retries": 3,
+  "drops": {"tx_full": 5, "mtu": 1, "no_mbuf": 0, "learn_full": 7, "link_down": 2, "runt": 1,
+            "hairpin": 1}, "link": "up", "reconnects": 1})");
+
+TEST(CtlFormat, PortList) {
+  json r = json::parse(R"({"ports": [
+    {"name": "vm1", "index": 0, "type": "vhostuserclient", "state": "up",
+     "path": "/run/rtvswitch/vm1.sock", "devargs": "", "queues": 1, "mtu": 1500,
+     "rx_packets": 1000, "tx_packets": 990, "drops": 10},
+    {"name": "uplink0", "index": 1, "type": "dpdk", "state": "down", "path": "",
+     "devargs": "0000:01:00.0", "queues": 2, "mtu": 9000, "rx_packets": 5, "tx_packets": 123456,
+     "drops": 0}]})");
+  EXPECT_EQ(formatResult("port list", r),
+            "NAME     INDEX  TYPE             STATE  QUEUES   MTU  RX-PKTS  TX-PKTS  DROPS  "
+            "PATH/DEVARGS\n"
+            "vm1          0  vhostuserclient  up          1  1500     1000      990     10  "
+            "/run/rtvswitch/vm1.sock\n"
+            "uplink0      1  dpdk             down        2  9000        5   123456      0  "
+            "0000:01:00.0\n");
+  EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": []})")), "no ports\n");
+}
+
+TEST(CtlFormat, PortShow) {
+  json p = json::parse(R"({"name": "vm1", "index": 0, "type": "vhostuserclient", "state": "up",
+     "path": "/run/rtvswitch/vm1.sock", "devargs": "", "queues": 1, "mtu": 1500,
+     "rx_packets": 1000, "tx_packets": 990, "drops": 11,
+     "options": {"type": "vhostuserclient", "path": "/run/rtvswitch/vm1.sock", "queues": "1"},
+     "reconnects": 1, "rxqs": [{"queue": 0, "pmd": 0, "core": 1}]})");
+  p["stats"] = kPortStats;
+  const std::string expected =
+      "name       : vm1\n"
+      "index      : 0\n"
+      "type       : vhostuserclient\n"
+      "state      : up\n"
+      "path       : /run/rtvswitch/vm1.sock\n"
+      "devargs    : -\n"
+      "queues     : 1\n"
+      "mtu        : 1500 bytes\n"
+      "reconnects : 1\n"
+      "options    : path=/run/rtvswitch/vm1.sock queues=1 type=vhostuserclient\n"
+      "rxqs       : queue 0 on pmd 0 (core 1)\n"
+      "link       : up\n"
+      "rx         : 1000 packets, 64000 bytes\n"
+      "tx         : 990 packets, 63360 bytes, 3 retries\n"
+      "drops      : 10 (tx_full 5, mtu 1, no_mbuf 0, link_down 2, runt 1, hairpin 1)\n"
+      "learn_full : 7 (source MACs not learned, frames forwarded)\n";
+  EXPECT_EQ(formatResult("port show", p), expected);
+  EXPECT_EQ(formatResult("port add", p), expected);
+  EXPECT_EQ(formatResult("port del", json{{"name", "vm1"}}), "deleted port vm1\n");
+}
+
+TEST(CtlFormat, Fdb) {
+  json r = json::parse(R"({"entries": [{"mac": "52:54:00:00:00:01", "port": "vm1", "age_s": 1.5},
+    {"mac": "52:54:00:00:00:02", "port": "uplink0", "age_s": 120}],
+    "count": 2, "capacity": 4096, "learn_failed": 0, "learn_events_dropped": 3, "aging_s": 300})");
+  EXPECT_EQ(formatResult("fdb show", r),
+            "MAC                PORT         AGE\n"
+            "52:54:00:00:00:01  vm1        1.5 s\n"
+            "52:54:00:00:00:02  uplink0  120.0 s\n"
+            "2 entries, capacity 4096, aging 300 s, learn failed 0, learn events dropped 3\n");
+  r["entries"] = json::array();
+  r["count"] = 0;
+  EXPECT_EQ(formatResult("fdb show", r),
+            "no learned MAC addresses\n"
+            "0 entries, capacity 4096, aging 300 s, learn failed 0, learn events dropped 3\n");
+  EXPECT_EQ(formatResult("fdb flush", json{{"flushed", 2}}), "flushed 2 entries\n");
+}
+
+TEST(CtlFormat, PmdShow) {
+  json r = json::parse(R"({"pmds": [
+    {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 123456789, "busy_pct": 12.34,
+     "rxqs": [{"port": "vm1", "queue": 0, "busy_pct": 10.0},
+              {"port": "uplink0", "queue": 1, "busy_pct": 2.345}]},
+    {"id": 1, "core": 3, "sched": "SCHED_FIFO:50", "iterations": 5, "busy_pct": 0,
+     "rxqs": []}]})");
+  EXPECT_EQ(formatResult("pmd show", r),
+            "PMD  CORE  SCHED          ITERATIONS    BUSY\n"
+            "  0     1  SCHED_OTHER     123456789  12.3 %\n"
+            "  1     3  SCHED_FIFO:50           5   0.0 %\n"
+            "\n"
+            "PMD  PORT     QUEUE    BUSY\n"
+            "  0  vm1          0  10.0 %\n"
+            "  0  uplink0      1   2.3 %\n");
+}
+
+TEST(CtlFormat, Stats) {
+  json r{{"ports", {kPortStats}}, {"mempool", {{"size", 16383}, {"in_use", 2048}}}};
+  EXPECT_EQ(formatResult("stats", r),
+            "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  DROPS  RECONNECTS\n"
+            "vm1   up       1000     64000      990     63360           3     10           1\n"
+            "\n"
+            "drops by reason (packets):\n"
+            "PORT  TX_FULL  MTU  NO_MBUF  LINK_DOWN  RUNT  HAIRPIN  LEARN_FULL*\n"
+            "vm1         5    1        0          2     1        1            7\n"
+            "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n"
+            "\n"
+            "mempool: 2048 of 16383 mbufs in use\n");
+}
+
+TEST(CtlFormat, VersionAndListCommands) {
+  json v{{"vswitchctl", "0.1.0"}, {"rtvswitch", {{"version", "0.1.0"}, {"dpdk", "DPDK 22.11.11"}}}};
+  EXPECT_EQ(formatResult("version", v), "vswitchctl 0.1.0\nrtvswitch 0.1.0 (DPDK 22.11.11)\n");
+  json c = json::parse(R"({"commands": [
+    {"method": "port.show", "params": "name", "help": "one port in detail"},
+    {"method": "version", "params": "", "help": "daemon and DPDK versions"}]})");
+  EXPECT_EQ(formatResult("list-commands", c),
+            "METHOD     PARAMS  HELP\n"
+            "port.show  name    one port in detail\n"
+            "version    -       daemon and DPDK versions\n");
+}
+
+TEST(CtlFormat, GenericTreeForAnyShape) {
+  json r = json::parse(R"({"ports": [{"name": "vm1", "p50_us": 3.5, "p99_us": 12,
+    "histogram": [{"le_us": 1, "count": 5}, {"le_us": 2, "count": 0}]}],
+    "since_s": 10.25, "empty": [], "none": null, "flag": true, "nested": {"a": {"b": [1, 2]}}})");
+  EXPECT_EQ(formatResult("latency show", r),
+            "empty: []\n"
+            "flag:    true\n"
+            "nested:\n"
+            "  a:\n"
+            "    b:\n"
+            "      - 1\n"
+            "      - 2\n"
+            "none:    -\n"
+            "ports:\n"
+            "  -\n"
+            "    histogram:\n"
+            "      - count: 5, le_us: 1\n"
+            "      - count: 0, le_us: 2\n"
+            "    name:   vm1\n"
+            "    p50_us: 3.5\n"
+            "    p99_us: 12\n"
+            "since_s: 10.25\n");
+  EXPECT_EQ(formatResult("pmd perf", json(42)), "42\n");
+  EXPECT_EQ(formatResult("latency clear", json{{"cleared", {"vm1"}}}), "cleared:\n  - vm1\n");
+}
+
+TEST(CtlFormat, MissingFieldsPrintDashes) {
+  EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": [{"name": "x"}]})")),
+            "NAME  INDEX  TYPE  STATE  QUEUES  MTU  RX-PKTS  TX-PKTS  DROPS  PATH/DEVARGS\n"
+            "x         -  -     -           -    -        -        -      -  -\n");
+  EXPECT_EQ(formatResult("fdb flush", json::object()), "flushed - entries\n");
+}
+
+// ---- end to end: vswitchctl logic against a real server with canned results ----
+
+class CtlRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ctl-run-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/ctl.sock";
+    d_.add("version", "", "", [](const json&) {
+      return json{{"version", "0.1.0"}, {"dpdk", "DPDK 22.11.11"}};
+    });
+    d_.add("port.del", "name", "", [](const json& p) -> json {
+      throw RpcError(rpc_code::kNotFound,
+                     "no port named '" + p.at("name").get<std::string>() + "'");
+    });
+    d_.add("stats.clear", "[port]", "", [this](const json&) {
+      ++clears_;
+      return json{{"cleared", {"vm1"}}};
+    });
+    d_.add("stats.show", "[port]", "", [this](const json&) {
+      return json{{"ports", {kPortStats}}, {"mempool", {{"size", 10}, {"in_use", clears_.load()}}}};
+    });
+    server_ = std::make_unique<RpcServer>(path_, d_);
+    thread_ = std::thread([this] {
+      while (!stop_) server_->poll(10);
+    });
+  }
+  void TearDown() override {
+    stop_ = true;
+    thread_.join();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--socket", path_});
+    CLI::App app{"test"};
+    CtlCli cli(app);
+    std::ostringstream out, err;
+    int rc = cli.run(std::move(args), out, err);
+    out_ = out.str();
+    err_ = err.str();
+    return rc;
+  }
+
+  std::string dir_, path_, out_, err_;
+  RpcDispatcher d_;
+  std::atomic<int> clears_{0};
+  std::unique_ptr<RpcServer> server_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(CtlRunTest, ExitCodesAndOutput) {
+  EXPECT_EQ(run({"version"}), 0);
+  EXPECT_EQ(out_, "vswitchctl " RTVS_VERSION "\nrtvswitch 0.1.0 (DPDK 22.11.11)\n");
+  EXPECT_EQ(run({"version", "--json"}), 0);
+  EXPECT_EQ(json::parse(out_), json::parse(R"({"vswitchctl": ")" RTVS_VERSION R"(",
+            "rtvswitch": {"version": "0.1.0", "dpdk": "DPDK 22.11.11"}})"));
+  EXPECT_EQ(run({"port", "del", "vm9"}), ctl_exit::kDaemonError);
+  EXPECT_EQ(err_, "vswitchctl: no port named 'vm9'\n");
+  EXPECT_TRUE(out_.empty());
+  EXPECT_EQ(run({"pmd", "show"}), ctl_exit::kDaemonError);
+  EXPECT_EQ(err_, "vswitchctl: unknown method 'pmd.show'\n");
+  EXPECT_EQ(run({"stats", "--clear", "--json"}), 0);
+  EXPECT_EQ(clears_, 1);
+  EXPECT_EQ(json::parse(out_).at("mempool").at("in_use"), 1);
+  EXPECT_EQ(run({"stats"}), 0);
+  EXPECT_NE(out_.find("mempool: 1 of 10 mbufs in use"), std::string::npos);
+  EXPECT_EQ(run({"port", "add", "x", "novalue"}), ctl_exit::kUsage);
+}
+
+TEST_F(CtlRunTest, UnreachableDaemon) {
+  CLI::App app{"test"};
+  CtlCli cli(app);
+  std::ostringstream out, err;
+  const std::string missing = dir_ + "/missing.ctl";
+  EXPECT_EQ(cli.run({"--socket", missing, "port", "list"}, out, err), ctl_exit::kUnreachable);
+  EXPECT_EQ(err.str(), "vswitchctl: cannot connect to " + missing +
+                           ": No such file or directory (is rtvswitch running?)\n");
+}
+
+}  // namespace
+}  // namespace rtvs

@@ -22,7 +22,8 @@ API
     ``socket(label)``: a socket path in the group's temporary directory (removed on close).
     ``prefix(label)``: a unique EAL ``--file-prefix`` ``<name>-<label>-<n>``.
     ``start_guest(ports, lcore=0, mem=128, extra=(), ready_timeout=30)`` -> ``Guest``.
-    ``start_testpmd(sockets, lcores="0,1", client=False, mem=512, extra=())`` -> ``Testpmd``.
+    ``start_testpmd(sockets, lcores="0,1", client=False, mem=512, queues=1, extra=())``
+    -> ``Testpmd``.
     ``start(argv, prefix, name)`` -> ``DpdkProcess`` for any other DPDK program (e.g. the
     switch); the group stops and cleans it like the others.
     ``run(argv, prefix, timeout)`` -> ``subprocess.CompletedProcess``: runs a DPDK program to
@@ -334,19 +335,20 @@ class ProcessGroup:
         g.wait_ready(ready_timeout)
         return g
 
-    def start_testpmd(self, sockets, lcores="0,1", client=False, mem=512, extra=(),
+    def start_testpmd(self, sockets, lcores="0,1", client=False, mem=512, queues=1, extra=(),
                       ready_timeout=30):
-        """net_vhost ports on `sockets` (server unless client=True), io forwarding, started.
-        In server mode, waits until every socket exists."""
+        """net_vhost ports on `sockets` (server unless client=True) with `queues` queue pairs,
+        io forwarding, started. In server mode, waits until every socket exists."""
         prefix = self.prefix("testpmd")
         argv = [TESTPMD, "-l", lcores, "--file-prefix", prefix, "--no-pci",
                 "--single-file-segments", "-m", str(mem), "--no-telemetry"]
         for i, path in enumerate(sockets):
-            argv += ["--vdev", f"net_vhost{i},iface={path},client={1 if client else 0}"]
+            argv += ["--vdev",
+                     f"net_vhost{i},iface={path},client={1 if client else 0},queues={queues}"]
             if path not in self.sockets:
                 self.sockets.append(path)
         argv += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1",
-                 "--stats-period=3600"] + list(extra)
+                 f"--rxq={queues}", f"--txq={queues}", "--stats-period=3600"] + list(extra)
         t = Testpmd(argv, prefix, f"testpmd[{prefix}]", self.tmpdir, stdin=False)
         self.procs.append(t)
         deadline = time.monotonic() + ready_timeout

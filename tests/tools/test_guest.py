@@ -164,6 +164,20 @@ class GuestTwoProcessesServerMode(unittest.TestCase):
             st = g.stats_settled(1, expect_rx=r["sent"])
             self.assertEqual(st["rx_by_flow"], {"5": r["sent"]})
 
+    def test_two_queue_pairs(self):
+        with dp.ProcessGroup("guest-t5") as group:
+            a, b = group.socket("a"), group.socket("b")
+            group.start_testpmd([a, b], lcores=TESTPMD_LCORES, queues=2)
+            g = group.start_guest([f"path={a},queues=2,queue_size=256", f"path={b},queues=2"])
+            self.assertTrue(g.wait_link(0, 10) and g.wait_link(1, 10))
+            dp.wait_forwarding(g, 0, g, 1)
+            r0 = g.send(0, count=2000, flow=0)  # tx queue = flow % queues
+            r1 = g.send(0, count=2000, flow=1)
+            st = g.stats_settled(1, expect_rx=r0["sent"] + r1["sent"])
+            self.assertEqual(st["rx_by_flow"], {"0": r0["sent"], "1": r1["sent"]})
+            self.assertGreater(r1["sent"], 0)
+            self.assertEqual((st["rx_dup"], st["rx_reorder"]), (0, 0))
+
     def test_client_without_server_fails_cleanly(self):
         with dp.ProcessGroup("guest-t3") as group:
             with self.assertRaisesRegex(dp.GuestError, "not ready: .*net_virtio_user0"):

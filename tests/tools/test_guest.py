@@ -164,6 +164,26 @@ class GuestTwoProcessesServerMode(unittest.TestCase):
             st = g.stats_settled(1, expect_rx=r["sent"])
             self.assertEqual(st["rx_by_flow"], {"5": r["sent"]})
 
+    def test_server_detach_attach(self):
+        with dp.ProcessGroup("guest-t6") as group:
+            a, b = group.socket("a"), group.socket("b")
+            g = group.start_guest([f"path={a},server=1,queue_size=256", f"path={b},server=1"])
+            g.detach(0)  # cancels the pending attach and removes the socket it listened on
+            self.assertFalse(os.path.exists(a))
+            g.attach(0)
+            self.assertEqual(g.port_stats(0)["state"], "pending")
+            group.start_testpmd([a, b], lcores=TESTPMD_LCORES, client=True)
+            self.assertTrue(g.wait_link(0, 15) and g.wait_link(1, 15))
+            dp.wait_forwarding(g, 0, g, 1)
+            g.detach(0)  # the switch sees the guest go away
+            self.assertEqual(g.port_stats(0)["state"], "detached")
+            g.attach(0)  # and come back: testpmd's vhost client reconnects
+            self.assertTrue(g.wait_link(0, 15))
+            dp.wait_forwarding(g, 0, g, 1)
+            r = g.send(0, count=2000, flow=6)
+            st = g.stats_settled(1, expect_rx=r["sent"])
+            self.assertEqual(st["rx_by_flow"], {"6": r["sent"]})
+
     def test_two_queue_pairs(self):
         with dp.ProcessGroup("guest-t5") as group:
             a, b = group.socket("a"), group.socket("b")

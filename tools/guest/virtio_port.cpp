@@ -263,9 +263,13 @@ void VirtioPort::detach() noexcept {
     joinHelper();
     last_error_.clear();
   }
-  if (state_ != State::kAttached) return;
-  unplug(port_id_);
+  if (state_ == State::kAttached) unplug(port_id_);
   state_ = State::kDetached;
+  // virtio_user leaves its listening socket behind; it was ours, and attach() wants it gone.
+  struct stat st;
+  if (args_.server && lstat(args_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    unlink(args_.path.c_str());
+  }
 }
 
 bool VirtioPort::linkUp() const noexcept {

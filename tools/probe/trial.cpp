@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <array>
+#include <cmath>
 #include <cstring>
 
 #include "tools/guest/testframe.h"
@@ -148,9 +149,16 @@ TrialResult TrialRunner::run(const TrialConfig& cfg) {
   const uint64_t t0 = rte_rdtsc();
   const uint64_t t_measure = t0 + static_cast<uint64_t>(cfg.warmup_s * dhz);
   const uint64_t t_end = t_measure + static_cast<uint64_t>(cfg.duration_s * dhz);
-  const double ticks_per_frame = cfg.rate_pps > 0 ? dhz / cfg.rate_pps : 0;
-  uint64_t scheduled = 0;  // frames due so far (warm-up included), for pacing
+  // Paced: frame k is due at t0 + k / rate, and belongs to the warm-up or the measurement by that
+  // schedule, not by when a busy host let it out; the trial ends when every frame was offered.
+  const bool paced = cfg.rate_pps > 0;
+  const double ticks_per_frame = paced ? dhz / cfg.rate_pps : 0;
+  const auto warm_frames = static_cast<uint64_t>(std::llround(cfg.warmup_s * cfg.rate_pps));
+  const uint64_t total_frames =
+      warm_frames + static_cast<uint64_t>(std::llround(cfg.duration_s * cfg.rate_pps));
+  uint64_t scheduled = 0;  // frames offered so far, warm-up included
   uint64_t prev = t0;
+  uint64_t last_tx = t0;
   std::array<rte_mbuf*, 64> burst;
   const unsigned max_burst = std::min<unsigned>(cfg.burst, burst.size());
 
@@ -160,14 +168,18 @@ TrialResult TrialRunner::run(const TrialConfig& cfg) {
     prev = now;
     drainOnce(b_, at_b);
     drainOnce(a_, at_a);
-    if (now >= t_end) break;
+    if (paced ? scheduled >= total_frames : now >= t_end) break;
     unsigned want = max_burst;
-    if (ticks_per_frame > 0) {
-      const auto due = static_cast<uint64_t>(static_cast<double>(now - t0) / ticks_per_frame) + 1;
+    bool measuring = now >= t_measure;
+    if (paced) {
+      const auto due = std::min<uint64_t>(
+          total_frames, static_cast<uint64_t>(static_cast<double>(now - t0) / ticks_per_frame) + 1);
       if (due <= scheduled) continue;
-      want = static_cast<unsigned>(std::min<uint64_t>(max_burst, due - scheduled));
+      uint64_t n = std::min<uint64_t>(max_burst, due - scheduled);
+      measuring = scheduled >= warm_frames;
+      if (!measuring) n = std::min(n, warm_frames - scheduled);  // never mix the two in a burst
+      want = static_cast<unsigned>(n);
     }
-    const bool measuring = now >= t_measure;
     const uint32_t flow = measuring ? at_b.flow : warm_flow;
     unsigned built = 0;
     if (one_seg) {
@@ -189,19 +201,20 @@ TrialResult TrialRunner::run(const TrialConfig& cfg) {
     const uint16_t done = rte_eth_tx_burst(a_.portId(), 0, burst.data(), built);
     if (done < built) rte_pktmbuf_free_bulk(burst.data() + done, built - done);
     scheduled += want;
+    last_tx = now;
     if (measuring) {
       r.sent += done;
       r.tx_failed += want - done;
     }
   }
-  r.duration_s = static_cast<double>(t_end - t_measure) / dhz;
+  r.duration_s = paced ? cfg.duration_s : static_cast<double>(t_end - t_measure) / dhz;
   // Paced: a frame the port refused was offered and lost. Unpaced, the port's refusals are the
   // back-pressure that sets the rate, not losses.
-  r.offered = ticks_per_frame > 0 ? r.sent + r.tx_failed : r.sent;
+  r.offered = paced ? r.sent + r.tx_failed : r.sent;
 
   const uint64_t quiet = static_cast<uint64_t>(cfg.drain_quiet_s * dhz);
   uint64_t last_rx = rte_rdtsc();
-  for (uint64_t now = last_rx; now - last_rx < quiet && now - t_end < hz; now = rte_rdtsc()) {
+  for (uint64_t now = last_rx; now - last_rx < quiet && now - last_tx < hz; now = rte_rdtsc()) {
     if (drainOnce(b_, at_b) != 0) last_rx = now;
     drainOnce(a_, at_a);
   }

@@ -9,7 +9,7 @@ ProcessGroup, stopped by PID and cleaned up with the group)::
         sw.rpc("port.list")
         sw.ctl("port", "list", "--json")          # runs vswitchctl against this daemon
 
-``Daemon(group, ports=(), args=(), pmd_cores="1", housekeeping="0", memory_mb=256)``
+``Daemon(group, ports=(), args=(), pmd_cores="1", housekeeping="0", memory_mb=256, mbufs=8192)``
     Starts ``rtvswitch`` with a control socket and a vhost socket directory in the group's
     temporary directory and waits until the control socket answers. ``ports`` are ``--port``
     values ("NAME key=value ...").
@@ -78,7 +78,7 @@ def call(sock_path, method, params=None, timeout=30.0, req_id=1):
 
 class Daemon:
     def __init__(self, group, ports=(), args=(), pmd_cores="1", housekeeping="0",
-                 memory_mb=256, ready_timeout=60):
+                 memory_mb=256, ready_timeout=60, mbufs=8192):
         self.group = group
         self.control = os.path.join(group.tmpdir, "rtvswitch.ctl")
         self.socket_dir = group.tmpdir
@@ -86,7 +86,7 @@ class Daemon:
         self.argv = [daemon_binary(), "--pmd-cores", pmd_cores, "--housekeeping-cores",
                      housekeeping, "--control-socket", self.control, "--socket-dir",
                      self.socket_dir, "--file-prefix", self.prefix, "--memory-mb",
-                     str(memory_mb), "--mbufs", "8192", "--no-mlockall"]
+                     str(memory_mb), "--mbufs", str(mbufs), "--no-mlockall"]
         for p in ports:
             self.argv += ["--port", p]
         self.argv += list(args)

@@ -20,7 +20,7 @@ API
 ---
 ``ProcessGroup(name, tmpdir=None)``
     ``socket(label)``: a socket path in the group's temporary directory (removed on close).
-    ``prefix(label)``: a unique EAL ``--file-prefix`` ``<name>-<label>-<n>``.
+    ``prefix(label)``: a unique EAL ``--file-prefix`` ``<name>-<label>-<pid>-<n>``.
     ``start_guest(ports, lcore=0, mem=128, extra=(), ready_timeout=30)`` -> ``Guest``.
     ``start_testpmd(sockets, lcores="0,1", client=False, mem=512, queues=1, extra=())``
     -> ``Testpmd``.
@@ -55,8 +55,8 @@ switch keeps delivering. Give the receiving port a larger ring than the sending 
 flight fits, and send to a receiver in another process on the same CPU at a modest ``rate``.
 
 ``cleanup_prefix(prefix)``: removes the hugepage files and runtime directory of a prefix.
-``BIN_DIR`` / ``find_binary(name)``: locates rtvs-guest and rtvswitch-probe in the build tree
-    (env ``RTVS_BUILD_DIR`` or the ``tools/`` folder next to this build).
+``find_binary(name)``: locates rtvs-guest or rtvswitch-probe under ``$RTVS_BUILD_DIR/tools/``
+    (CTest sets ``RTVS_BUILD_DIR`` to the build directory).
 """
 
 import glob

@@ -337,6 +337,8 @@ const std::map<std::string_view, Setter>& setters() {
          c.pmd_priority = static_cast<int>(asInteger(n, "pmd-priority", kPmdPriority));
        }},
       {"mlockall", [](Config& c, const Node& n) { c.mlockall = asBool(n, "mlockall"); }},
+      {"latency-accounting",
+       [](Config& c, const Node& n) { c.latency_accounting = asBool(n, "latency-accounting"); }},
       {"metrics-listen",
        [](Config& c, const Node& n) {
          c.metrics_listen = asString(n, "metrics-listen");
@@ -604,12 +606,16 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
 
   bool no_huge = false;
   bool mlockall = true;
+  bool accounting = true;
   bool check_host = false;
   std::vector<std::string> eal_args;
   std::vector<std::string> ports;
   CLI::Option* no_huge_opt = app.add_flag("--no-huge", no_huge, "run without hugepages (tests)");
   CLI::Option* mlock_opt =
       app.add_flag("--mlockall,!--no-mlockall", mlockall, "lock all memory (default on)");
+  CLI::Option* accounting_opt =
+      app.add_flag("--latency-accounting,!--no-latency-accounting", accounting,
+                   "residence-time and poll-gap histograms (default on)");
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
   app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
       ->type_name("ARG")
@@ -672,6 +678,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   }
   if (no_huge_opt->count() > 0) cfg.no_huge = no_huge;
   if (mlock_opt->count() > 0) cfg.mlockall = mlockall;
+  if (accounting_opt->count() > 0) cfg.latency_accounting = accounting;
   cfg.eal_args.insert(cfg.eal_args.end(), eal_args.begin(), eal_args.end());
   for (const std::string& spec : ports) {
     std::vector<std::string> words = splitWords(spec);

@@ -27,6 +27,7 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;   // "log-level": trace|debug|info|warn|error|critical|off
   int pmd_priority = 0;               // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
   bool mlockall = true;               // "mlockall"
+  bool latency_accounting = true;     // "latency-accounting": residence/poll-gap histograms
   std::string metrics_listen;         // "metrics-listen": "127.0.0.1:9477"; empty = off
   std::vector<std::string> eal_args;  // "eal-args": extra EAL arguments, appended verbatim
   std::vector<PortSpec> ports;        // "[[port]]" tables: name = "...", plus port options
@@ -59,7 +60,7 @@ const char* logLevelName(LogLevel level) noexcept;
 // The daemon's command line: --config FILE plus overrides of every key above
 // (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
 // --file-prefix, --mbufs, --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
-// --mlockall/--no-mlockall, --metrics-listen, --eal-arg (repeatable),
+// --mlockall/--no-mlockall, --latency-accounting/--no-latency-accounting, --metrics-listen, --eal-arg (repeatable),
 // --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).
 struct DaemonArgs {
   Config config;

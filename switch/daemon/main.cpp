@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -22,7 +24,9 @@
 #endif
 
 #include "switch/core/config.h"
+#include "switch/core/host_check.h"
 #include "switch/core/jsonrpc.h"
+#include "switch/core/metrics_server.h"
 #include "switch/core/rpc_server.h"
 #include "switch/daemon/eal_args.h"
 #include "switch/daemon/switch.h"
@@ -60,6 +64,42 @@ void makeDir(const std::string& dir) {
   if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
 }
 
+// Scrapes arrive on the metrics server's thread, but the switch's state belongs to the control
+// thread: the scrape asks, the control loop renders between two rounds, the scrape waits.
+class MetricsHandoff {
+ public:
+  std::string request() {
+    std::unique_lock<std::mutex> lock(mu_);
+    wanted_ = true;
+    done_ = false;
+    if (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; })) {
+      throw std::runtime_error("the control thread did not answer in 2 s");
+    }
+    if (!error_.empty()) throw std::runtime_error(error_);  // the server answers 500
+    return text_;
+  }
+  void serve(const rtvs::Switch& sw) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!wanted_) return;
+    error_.clear();
+    try {
+      text_ = sw.renderMetrics();
+    } catch (const std::exception& e) {
+      spdlog::error("metrics: {}", e.what());
+      error_ = e.what();
+    }
+    wanted_ = false;
+    done_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false, done_ = false;
+  std::string text_, error_;
+};
+
 int runDaemon(const rtvs::Config& cfg) {
   rtvs::pinToHousekeeping(cfg);
   makeDir(cfg.socket_dir);
@@ -85,6 +125,8 @@ int runDaemon(const rtvs::Config& cfg) {
     }
     std::unique_ptr<rtvs::Switch> sw;
     std::unique_ptr<rtvs::RpcServer> server;
+    std::unique_ptr<rtvs::MetricsServer> metrics;
+    MetricsHandoff handoff;
     rtvs::RpcDispatcher dispatcher;
     try {
       sw = std::make_unique<rtvs::Switch>(cfg);
@@ -92,6 +134,11 @@ int runDaemon(const rtvs::Config& cfg) {
       server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher);
       for (const auto& spec : cfg.ports) sw->addPort(spec);
       sw->startPmds();
+      if (!cfg.metrics_listen.empty()) {
+        metrics = std::make_unique<rtvs::MetricsServer>(cfg.metrics_listen,
+                                                        [&handoff] { return handoff.request(); });
+        spdlog::info("Prometheus metrics on http://{}/metrics", cfg.metrics_listen);
+      }
     } catch (const std::exception& e) {
       spdlog::critical("start-up failed: {}", e.what());
       rc = 1;
@@ -103,10 +150,12 @@ int runDaemon(const rtvs::Config& cfg) {
       while (!g_stop.load()) {
         server->poll(5);
         sw->poll();
+        handoff.serve(*sw);
       }
       notify("STOPPING=1");
       spdlog::info("stopping");
     }
+    metrics.reset();
     server.reset();
     sw.reset();
   }
@@ -125,6 +174,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.exit_now) return args.exit_code;
+  if (args.check_host) {
+    rtvs::HostCheckInput in;
+    in.pmd_cores = args.config.pmd_cores;
+    in.housekeeping_cores = args.config.housekeeping_cores;
+    in.pmd_priority = args.config.pmd_priority;
+    in.hugepages_mb = args.config.no_huge ? 0 : args.config.memory_mb;
+    const rtvs::HostCheckReport report = rtvs::runHostCheck(in);
+    std::cout << rtvs::formatHostCheckTable(report);
+    return report.anyFail() ? 1 : 0;
+  }
 
   auto logger = spdlog::stderr_color_mt("rtvswitch");
   spdlog::set_default_logger(logger);

@@ -93,7 +93,7 @@ Switch::Switch(const Config& cfg)
                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) throw std::runtime_error("cannot create the learn ring");
     learn_rings_.push_back(ring);
-    Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_};
+    Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_, cfg_.latency_accounting};
     pmds_.push_back(std::make_unique<Pmd>(i, cfg_.pmd_cores[i], shared, ring));
     pmds_.back()->setPriority(cfg_.pmd_priority);
     pmd_lcores_.push_back(lcore);

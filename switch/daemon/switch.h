@@ -60,6 +60,9 @@ class Switch {
 
   void registerMethods(RpcDispatcher& d);
 
+  // Prometheus text exposition of the counters and histograms (switch_metrics.cpp).
+  std::string renderMetrics() const;
+
   const Config& config() const { return cfg_; }
   unsigned pmdCount() const { return static_cast<unsigned>(pmds_.size()); }
   uint64_t mempoolInUse() const;

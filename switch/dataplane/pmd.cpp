@@ -39,6 +39,7 @@ int Pmd::run() noexcept {
   started_.store(true, std::memory_order_release);
 
   PmdStats& st = *stats_;
+  const bool accounting = shared_.accounting;
   rte_mbuf* pkts[kBurst];
   uint64_t prev_end = rte_rdtsc();
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -48,7 +49,7 @@ int Pmd::run() noexcept {
     for (const RxqRef& q : s->rxqs[id_]) {
       const uint64_t now = rte_rdtsc();
       uint64_t& last = last_poll_[q.port->index][q.queue];
-      if (last != 0) {
+      if (accounting && last != 0) {
         const uint64_t gap = now - last;
         st.poll_gap.record(gap);
         if (gap > st.longest_gap.get()) {
@@ -64,7 +65,7 @@ int Pmd::run() noexcept {
       st.rxq_busy_cycles[q.port->index][q.queue].add(rte_rdtsc() - now);
     }
     const uint64_t end = rte_rdtsc();
-    st.iteration.record(end - prev_end);
+    if (accounting) st.iteration.record(end - prev_end);
     (busy ? st.busy_cycles : st.idle_cycles).add(end - iter_start);
     st.iterations.add(1);
     prev_end = end;
@@ -217,8 +218,10 @@ void Pmd::flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept
       c.tx_packets.add(sent);
       c.tx_bytes.add(bytes);
       const uint64_t residence = tx_tsc - rx_tsc;
-      st.residence_out[p].recordN(residence, sent);
-      st.residence_in[ingress].recordN(residence, sent);
+      if (shared_.accounting) {
+        st.residence_out[p].recordN(residence, sent);
+        st.residence_in[ingress].recordN(residence, sent);
+      }
       if (out->latency_budget_ticks && residence > out->latency_budget_ticks) {
         st.over_budget[p].add(sent);
         if (residence > st.worst_over_budget[p].get()) {

@@ -48,6 +48,7 @@ class Pmd {
     MacTable* macs;
     rte_rcu_qsbr* rcu;
     uint64_t tsc_hz;
+    bool accounting;  // record residence, iteration and poll-gap histograms
   };
   Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring);
 

@@ -1,0 +1,109 @@
+// Prometheus metrics of the switch, rendered on the control thread (it owns the port table).
+#include <rte_ethdev.h>
+
+#include "switch/core/metrics.h"
+#include "switch/daemon/switch.h"
+
+namespace rtvs {
+
+namespace {
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+}  // namespace
+
+std::string Switch::renderMetrics() const {
+  auto rx_p = family("rtvswitch_port_rx_packets_total", "Frames received on the port.",
+                     MetricType::kCounter);
+  auto rx_b = family("rtvswitch_port_rx_bytes_total", "Bytes received on the port.",
+                     MetricType::kCounter);
+  auto tx_p = family("rtvswitch_port_tx_packets_total", "Frames handed to the port for sending.",
+                     MetricType::kCounter);
+  auto tx_b = family("rtvswitch_port_tx_bytes_total", "Bytes handed to the port for sending.",
+                     MetricType::kCounter);
+  auto retries = family("rtvswitch_port_tx_retries_total",
+                        "Extra transmit attempts on a full egress queue.", MetricType::kCounter);
+  auto drops = family("rtvswitch_port_dropped_packets_total", "Frames dropped, by reason.",
+                      MetricType::kCounter);
+  auto over = family("rtvswitch_port_over_budget_packets_total",
+                     "Frames whose residence time exceeded the port's latency budget.",
+                     MetricType::kCounter);
+  auto link = family("rtvswitch_port_link_up_bool", "1 when the port's link is up.",
+                     MetricType::kGauge);
+  auto reconnects = family("rtvswitch_port_link_reconnects_total",
+                           "Times the port's link came up again after going down.",
+                           MetricType::kCounter);
+  auto residence = family("rtvswitch_port_residence_time_seconds",
+                          "Time from the rx burst to handing the frame to the egress port, by "
+                          "port and direction.", MetricType::kHistogram);
+  for (const auto& [name, p] : ports_) {
+    const PortTotals t = current(*p);
+    const MetricLabels l = {{"port", name}};
+    rx_p.samples.push_back({l, static_cast<double>(t.rx_packets)});
+    rx_b.samples.push_back({l, static_cast<double>(t.rx_bytes)});
+    tx_p.samples.push_back({l, static_cast<double>(t.tx_packets)});
+    tx_b.samples.push_back({l, static_cast<double>(t.tx_bytes)});
+    retries.samples.push_back({l, static_cast<double>(t.tx_retries)});
+    for (unsigned r = 0; r < kNumDropReasons; ++r) {
+      drops.samples.push_back(
+          {{{"port", name}, {"reason", kDropReasonNames[r]}}, static_cast<double>(t.drops[r])});
+    }
+    over.samples.push_back({l, static_cast<double>(t.over_budget)});
+    link.samples.push_back({l, p->link_up ? 1.0 : 0.0});
+    reconnects.samples.push_back({l, static_cast<double>(p->reconnects)});
+    HistogramSnapshot in, out;
+    latency(p->dp->index, in, out);
+    residence.histograms.push_back(
+        {{{"port", name}, {"direction", "ingress"}}, in.minus(p->lat_in_base), tsc_hz_});
+    residence.histograms.push_back(
+        {{{"port", name}, {"direction", "egress"}}, out.minus(p->lat_out_base), tsc_hz_});
+  }
+
+  auto busy = family("rtvswitch_pmd_busy_seconds_total",
+                     "Time the PMD spent in iterations that received frames.",
+                     MetricType::kCounter);
+  auto idle = family("rtvswitch_pmd_idle_seconds_total",
+                     "Time the PMD spent in iterations that received nothing.",
+                     MetricType::kCounter);
+  auto iter = family("rtvswitch_pmd_iteration_time_seconds",
+                     "Wall time of one PMD loop iteration.", MetricType::kHistogram);
+  auto gap = family("rtvswitch_pmd_poll_gap_seconds",
+                    "Time between two polls of the same rx queue.", MetricType::kHistogram);
+  auto stall = family("rtvswitch_pmd_longest_stall_seconds",
+                      "Longest poll gap seen since start.", MetricType::kGauge);
+  const double hz = static_cast<double>(tsc_hz_);
+  for (const auto& pmd : pmds_) {
+    const PmdStats& s = pmd->stats();
+    const MetricLabels l = {{"pmd", std::to_string(pmd->id())}, {"core", std::to_string(pmd->core())}};
+    busy.samples.push_back({l, static_cast<double>(s.busy_cycles.get()) / hz});
+    idle.samples.push_back({l, static_cast<double>(s.idle_cycles.get()) / hz});
+    HistogramSnapshot hi, hg;
+    s.iteration.addTo(hi);
+    s.poll_gap.addTo(hg);
+    iter.histograms.push_back({l, hi, tsc_hz_});
+    gap.histograms.push_back({l, hg, tsc_hz_});
+    stall.samples.push_back({l, static_cast<double>(s.longest_gap.get()) / hz});
+  }
+
+  auto fdb = family("rtvswitch_fdb_learned_mac_entries", "MAC addresses in the table.",
+                    MetricType::kGauge);
+  fdb.samples.push_back({{}, static_cast<double>(macs_.size())});
+  auto fdb_failed = family("rtvswitch_fdb_learn_failed_total",
+                           "Source MACs not learned because the table was full.",
+                           MetricType::kCounter);
+  fdb_failed.samples.push_back({{}, static_cast<double>(learn_failed_)});
+  auto mbufs = family("rtvswitch_mempool_in_use_mbufs", "Mbufs of the packet pool in use.",
+                      MetricType::kGauge);
+  mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
+
+  return renderPrometheus({rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
+                           residence, busy, idle, iter, gap, stall, fdb, fdb_failed, mbufs});
+}
+
+}  // namespace rtvs

@@ -30,7 +30,7 @@ SUDO=""
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3
-  libdpdk-dev dpdk libnuma-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
+  libdpdk-dev dpdk dpdk-dev libnuma-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libtomlplusplus-dev libsystemd-dev libbenchmark-dev
   clang libclang-rt-14-dev
   iproute2 procps kmod rt-tests

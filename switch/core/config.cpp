@@ -91,6 +91,7 @@ void checkSocketFile(const std::string& path, std::string_view key) {
 
 // The parsed document, TOML or JSON, with the line of each value where known (0 = unknown), so
 // one set of rules applies to both formats.
+struct Member;
 struct Node {
   enum class Kind { kString, kInteger, kBoolean, kFloat, kArray, kTable, kOther };
   Kind kind = Kind::kOther;
@@ -99,8 +100,14 @@ struct Node {
   int64_t integer = 0;  // kInteger (JSON integers above INT64_MAX are clamped; str is exact)
   bool boolean = false;
   std::vector<Node> items;                            // kArray
-  std::vector<std::pair<std::string, Node>> members;  // kTable
-  std::string other;                                  // kOther: the type's name
+  std::vector<Member> members;  // kTable
+  std::string other;            // kOther: the type's name
+};
+// A table's key and value. Not a std::pair: a pair needs a complete Node where Node is declared
+// (libstdc++ with clang rejects it), a vector of a declared struct does not.
+struct Member {
+  std::string key;
+  Node value;
 };
 
 std::string kindName(const Node& n) {
@@ -143,7 +150,7 @@ Node fromToml(const toml::node& n) {
     for (const toml::node& e : *a) out.items.push_back(fromToml(e));
   } else if (const auto* t = n.as_table()) {
     out.kind = Node::Kind::kTable;
-    for (const auto& [k, v] : *t) out.members.emplace_back(std::string(k.str()), fromToml(v));
+    for (const auto& [k, v] : *t) out.members.push_back({std::string(k.str()), fromToml(v)});
   } else {
     out.other = "date/time";
   }
@@ -176,7 +183,7 @@ Node fromJson(const nlohmann::json& j) {
     for (const auto& e : j) out.items.push_back(fromJson(e));
   } else if (j.is_object()) {
     out.kind = Node::Kind::kTable;
-    for (const auto& [k, v] : j.items()) out.members.emplace_back(k, fromJson(v));
+    for (const auto& [k, v] : j.items()) out.members.push_back({k, fromJson(v)});
   } else {
     out.other = "null";
   }
@@ -257,13 +264,13 @@ void addPorts(RawConfig& raw, const Node& n, const Origin& origin) {
     RawPort port;
     port.origin = origin.at(table.line);
     const auto name_it = std::find_if(table.members.begin(), table.members.end(),
-                                      [](const auto& m) { return m.first == "name"; });
+                                      [](const auto& m) { return m.key == "name"; });
     try {
       if (name_it == table.members.end()) fail("name", "missing");
-      port.name = asString(name_it->second, "name");
+      port.name = asString(name_it->value, "name");
       validatePortName(port.name);
     } catch (const ConfigError& e) {
-      const uint32_t line = name_it == table.members.end() ? table.line : name_it->second.line;
+      const uint32_t line = name_it == table.members.end() ? table.line : name_it->value.line;
       throw ConfigError(origin.at(line) + index + ": " + e.what());
     }
     for (const auto& [key, value] : table.members) {

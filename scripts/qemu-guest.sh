@@ -10,9 +10,10 @@ usage: qemu-guest.sh --sock PATH --log FILE [options]
   --sock PATH        vhost-user socket QEMU listens on (required)
   --mac MAC          NIC MAC address (default 52:54:00:00:00:01)
   --ip CIDR          guest address (default 10.0.0.1/24)
-  --test LIST        comma-separated guest tests: ping serve tcp-send cyclictest idle stop-rx
+  --test LIST        comma-separated guest tests: ping ping-stream serve tcp-send cyclictest idle
+                     stop-rx
   --duration SEC     test duration (default 60)
-  --peer IP          peer address for ping, tcp-send, stop-rx
+  --peer IP          peer address for ping, ping-stream, tcp-send, stop-rx
   --mtu N            eth0 MTU (default 1500)
   --mem MB           guest memory (default 256)
   --log FILE         serial console output (required)
@@ -68,8 +69,8 @@ is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 [[ "$ip" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "--ip: '$ip' is not an IPv4 CIDR"
 [[ -z "$peer" || "$peer" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "--peer: '$peer' is not IPv4"
 for t in ${test//,/ }; do
-  [[ "$t" =~ ^(ping|serve|tcp-send|cyclictest|idle|stop-rx)$ ]] ||
-    die "--test: unknown test '$t' (ping serve tcp-send cyclictest idle stop-rx)"
+  [[ "$t" =~ ^(ping|ping-stream|serve|tcp-send|cyclictest|idle|stop-rx)$ ]] ||
+    die "--test: unknown test '$t' (ping ping-stream serve tcp-send cyclictest idle stop-rx)"
 done
 [[ "$test" =~ ^[a-z-]+(,[a-z-]+)*$ ]] || die "--test: '$test' is not a comma-separated test list"
 { is_uint "$duration" && (( duration > 0 )); } ||

@@ -18,7 +18,7 @@ import qemu_guests as qg  # noqa: E402
 import switch_under_test as sut  # noqa: E402
 
 SKIP = 77
-IP_A, IP_B = "10.0.0.1", "10.0.0.2"
+IP_A, IP_B, IP_C, IP_D = "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"
 MIN_FREE_HUGEPAGES = 300  # testpmd -m 512 takes 256 pages
 
 
@@ -50,20 +50,37 @@ def skip_if_unavailable(args):
         sys.exit(SKIP)
 
 
-@contextlib.contextmanager
-def guest_pair(args, label, a, b):
-    """Starts guest a (10.0.0.1) and guest b (10.0.0.2), then the switch on their sockets.
+# Guest name -> (address, MAC): a and b are the usual pair, c and d a second pair.
+ADDRESSES = {"a": (IP_A, "52:54:00:00:00:01"), "b": (IP_B, "52:54:00:00:00:02"),
+             "c": (IP_C, "52:54:00:00:00:03"), "d": (IP_D, "52:54:00:00:00:04")}
 
-    `a` and `b` are keyword arguments for Guests.start (test, duration, params, mtu...).
-    Yields (a, b, switch); everything is stopped and removed on exit, also on failure."""
+
+@contextlib.contextmanager
+def guest_set(args, label, **specs):
+    """Starts the guests named in `specs` (keys of ADDRESSES; values: keyword arguments for
+    Guests.start: test, duration, params, mtu...), then the switch with one port per guest.
+
+    Yields (dict name -> Guest, the Guests, the switch); everything is stopped and removed on
+    exit, also on failure."""
     skip_if_unavailable(args)
     with qg.Guests(label, image_dir=args.image_dir) as guests, sut.create(args, label) as sw:
-        ga = guests.start("a", ip=f"{IP_A}/24", mac="52:54:00:00:00:01", **a)
-        gb = guests.start("b", ip=f"{IP_B}/24", mac="52:54:00:00:00:02", **b)
-        print(f"guests: a pid {ga.pid}, b pid {gb.pid}, accel {ga.accel}")
-        sw.start({"a": ga.sock, "b": gb.sock}, mtu=max(a.get("mtu", 1500), b.get("mtu", 1500)))
+        started = {}
+        for name, kw in specs.items():
+            ip, mac = ADDRESSES[name]
+            started[name] = guests.start(name, ip=f"{ip}/24", mac=mac, **kw)
+        print("guests: " + ", ".join(f"{n} pid {g.pid}" for n, g in started.items()) +
+              f", accel {next(iter(started.values())).accel}")
+        sw.start({n: g.sock for n, g in started.items()},
+                 mtu=max(kw.get("mtu", 1500) for kw in specs.values()))
         print(f"switch: {sw.kind} pid {sw.pid}")
-        yield ga, gb, sw
+        yield started, guests, sw
+
+
+@contextlib.contextmanager
+def guest_pair(args, label, a, b):
+    """Guest a (10.0.0.1) and guest b (10.0.0.2) joined by the switch; yields (a, b, switch)."""
+    with guest_set(args, label, a=a, b=b) as (started, _, sw):
+        yield started["a"], started["b"], sw
 
 
 def boot_figures(guest):

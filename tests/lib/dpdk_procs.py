@@ -59,6 +59,7 @@ flight fits, and send to a receiver in another process on the same CPU at a mode
     (CTest sets ``RTVS_BUILD_DIR`` to the build directory).
 """
 
+import ctypes
 import glob
 import itertools
 import json
@@ -103,10 +104,19 @@ def find_binary(name):
     raise GuestError(f"{name}: not found under {build}/tools (is it built?)")
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGTERM it when the thread that started it ends, even by
+    SIGKILL (a CTest timeout), so that no busy-polling DPDK process outlives its test."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class DpdkProcess:
     """One DPDK process started by a ProcessGroup. Lines of its stdout go to a queue."""
 
-    def __init__(self, argv, prefix, name, log_dir, stdin=True):
+    def __init__(self, argv, prefix, name, log_dir, stdin=True, die_with_parent=False):
         self.prefix = prefix
         self.name = name
         self.argv = list(argv)
@@ -119,6 +129,7 @@ class DpdkProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             start_new_session=True,  # a Ctrl-C of the test runner does not hit it mid-command
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
         self.pid = self.proc.pid
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -299,6 +310,9 @@ class ProcessGroup:
         self.procs = []
         self.sockets = []
         self.prefixes = []
+        # start(): the process gets SIGTERM when the starting thread dies (PR_SET_PDEATHSIG).
+        # Only for processes started from the main thread (the e2e tests' switch).
+        self.die_with_parent = False
 
     def __enter__(self):
         return self
@@ -319,7 +333,8 @@ class ProcessGroup:
 
     def start(self, argv, prefix, name=None, stdin=True):
         """Starts any DPDK program whose EAL prefix is `prefix` (made with prefix())."""
-        p = DpdkProcess(argv, prefix, name or os.path.basename(argv[0]), self.tmpdir, stdin)
+        p = DpdkProcess(argv, prefix, name or os.path.basename(argv[0]), self.tmpdir, stdin,
+                        self.die_with_parent)
         self.procs.append(p)
         return p
 

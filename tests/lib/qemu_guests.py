@@ -3,7 +3,8 @@
 The guest image is built by scripts/guest-image.sh and started by scripts/qemu-guest.sh; each
 guest prints one line per event on its serial console, ``RTVS-<KIND> <json>`` with KIND one of
 BOOT (reached /init), NET (eth0 up), RESULT (a test finished: ``{"test": NAME, ...}``),
-ERROR (bad parameter or watchdog) and DONE (all tests finished, powering off)::
+REPLY (one ping reply of the ``ping-stream`` test: ``{"seq": N, "ms": RTT}``), ERROR (bad
+parameter or watchdog) and DONE (all tests finished, powering off)::
 
     import qemu_guests as qg
 
@@ -16,9 +17,11 @@ ERROR (bad parameter or watchdog) and DONE (all tests finished, powering off)::
         print(qg.percentile(res["rtt_ms"], 99))
 
 API: ``Guests(label, image_dir=None)``: ``start(name, ip, test, peer, mac, duration, mtu, mem,
-params, cpu)`` -> ``Guest``, ``sock_path(name)``, ``close()``. ``Guest``: ``pid``, ``sock``,
-``log`` (console), ``accel``, ``events`` (``Event``: kind, data, seen), ``alive()``,
-``wait_event(kind, test, timeout)``, ``wait_result(test, timeout)`` -> dict, ``stop()``.
+params, cpu)`` -> ``Guest``, ``restart(name)`` -> ``Guest`` (a reboot: QEMU killed and started
+again with the same arguments on the same socket), ``sock_path(name)``, ``close()``. ``Guest``:
+``pid``, ``sock``, ``log`` (console), ``accel``, ``events`` (``Event``: kind, data, seen),
+``alive()``, ``wait_event(kind, test, timeout, after)``, ``wait_result(test, timeout)`` -> dict,
+``kill()``, ``stop()``.
 ``build_image(image_dir)``, ``percentile(values, p)``.
 
 QEMU 7.2 waits for the switch to connect to its vhost-user socket before it starts the guest, so
@@ -46,7 +49,7 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GUEST_IMAGE_SH = os.path.join(REPO_ROOT, "scripts", "guest-image.sh")
 QEMU_GUEST_SH = os.path.join(REPO_ROOT, "scripts", "qemu-guest.sh")
-EVENT_RE = re.compile(r"RTVS-(BOOT|NET|RESULT|ERROR|DONE) (\{.*\})\s*$")
+EVENT_RE = re.compile(r"RTVS-(BOOT|NET|RESULT|REPLY|ERROR|DONE) (\{.*\})\s*$")
 POLL_S = 0.02
 
 
@@ -165,8 +168,9 @@ class Guest:
         return (f"guest {self.name} (pid {self.pid}); console tail:\n{self.console(2000)}\n"
                 f"qemu output:\n{self.qemu_output(1000)}")
 
-    def wait_event(self, kind, test=None, timeout=120.0):
-        """Waits for the first event of `kind` (and RESULT of `test`); returns the Event.
+    def wait_event(self, kind, test=None, timeout=120.0, after=None):
+        """Waits for the first event of `kind` (and RESULT of `test`) seen after the monotonic
+        time `after` (None: any); returns the Event.
 
         Raises GuestError at once on an RTVS-ERROR line or if QEMU exits first."""
         deadline = time.monotonic() + timeout
@@ -174,6 +178,8 @@ class Guest:
             dead = not self.alive()  # before poll(): QEMU's last output is then read too
             self.poll()
             for ev in self.events:
+                if after is not None and ev.seen <= after:
+                    continue
                 if ev.kind == kind and (test is None or ev.data.get("test") == test):
                     return ev
                 if ev.kind == "ERROR" and kind != "ERROR":
@@ -192,6 +198,13 @@ class Guest:
         if "error" in data:
             raise GuestError(f"guest {self.name}: test {test} failed: {data['error']}")
         return data
+
+    def kill(self):
+        """SIGKILLs QEMU by PID, as a crashed or reset host process would go."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.poll()
 
     def stop(self, grace=5.0):
         """Stops QEMU by PID (SIGTERM, then SIGKILL); returns its exit code."""
@@ -237,6 +250,7 @@ class Guests:
         self.keep_logs = (os.environ.get("RTVS_KEEP_LOGS") == "1" if keep_logs is None
                           else keep_logs)
         self.guests = []
+        self._retired = []  # guests replaced by restart(): already killed
         self._closed = False
         self._stop = threading.Event()
         build_image(self.image_dir)
@@ -268,23 +282,46 @@ class Guests:
         if any(g.name == name for g in self.guests):
             raise ValueError(f"name: guest {name!r} already started")
         mac = mac or "52:54:00:00:00:%02x" % (len(self.guests) + 1)
-        sock = self.sock_path(name)
-        log = os.path.join(self.workdir, f"{name}.log")
-        qemu_log = os.path.join(self.workdir, f"{name}.qemu.log")
-        argv = [QEMU_GUEST_SH, "--foreground", "--name", name, "--sock", sock, "--log", log,
-                "--image", self.image_dir, "--mac", mac, "--ip", ip, "--test", test,
-                "--duration", str(duration), "--mtu", str(mtu), "--mem", str(mem)]
+        argv = ["--name", name, "--sock", self.sock_path(name), "--image", self.image_dir,
+                "--mac", mac, "--ip", ip, "--test", test, "--duration", str(duration),
+                "--mtu", str(mtu), "--mem", str(mem)]
         if peer:
             argv += ["--peer", peer]
         if cpu is not None:
             argv += ["--cpu", str(cpu)]
         if params:
             argv += ["--append", " ".join(f"rtvs.{k}={v}" for k, v in params.items())]
+        return self._launch(name, argv, ready_timeout)
+
+    def restart(self, name, ready_timeout=60.0):
+        """Reboots guest `name` the hard way: SIGKILLs its QEMU, removes the socket QEMU left
+        and starts QEMU again with the same arguments on the same socket path. Returns the new
+        Guest (its console log is a new file: <name>.<n>.log)."""
+        old = next((g for g in self.guests if g.name == name), None)
+        if old is None:
+            raise ValueError(f"name: no guest {name!r}")
+        old.kill()
+        try:
+            os.unlink(old.sock)
+        except FileNotFoundError:
+            pass
+        self.guests.remove(old)
+        self._retired.append(old)
+        return self._launch(name, old.args, ready_timeout)
+
+    def _launch(self, name, args, ready_timeout):
+        sock = self.sock_path(name)
+        reboots = sum(1 for g in self._retired if g.name == name)
+        suffix = f".{reboots}" if reboots else ""
+        log = os.path.join(self.workdir, f"{name}{suffix}.log")
+        qemu_log = os.path.join(self.workdir, f"{name}{suffix}.qemu.log")
+        argv = [QEMU_GUEST_SH, "--foreground", "--log", log] + args
         with open(qemu_log, "wb") as out:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_die_with_parent)
         guest = Guest(name, sock, log, qemu_log, proc, time.monotonic())
+        guest.args = args
         self.guests.append(guest)
         deadline = time.monotonic() + ready_timeout
         while not os.path.exists(sock):

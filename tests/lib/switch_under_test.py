@@ -15,8 +15,10 @@ from the command line, so the same test runs against the reference and against r
 Implementations:
 - ``testpmd``: dpdk-testpmd io forwarding between two net_vhost client ports (port 0 <-> 1),
   exactly what two guests need. Ports are fixed at start.
-- ``rtvswitch``: the daemon with ``--port "NAME type=vhostuserclient path=SOCK"`` per port,
-  controlled over its JSON-RPC socket; ``add_port``/``del_port`` run ``vswitchctl``.
+- ``rtvswitch`` (the default): the daemon, started by tests/lib/rtvswitch.py's ``Daemon`` with
+  ``--port "NAME type=vhostuserclient path=SOCK"`` per port; ``rpc()``, ``ctl()``,
+  ``add_port``/``del_port`` (vswitchctl), ``port_show``, ``mempool_in_use``, ``kill()`` (SIGKILL)
+  and ``restart()`` (same arguments).
 
 Each instance stops its process by PID and removes its hugepage files and EAL runtime
 directory on stop(), on ``with`` exit and at interpreter exit.
@@ -26,15 +28,16 @@ import abc
 import atexit
 import ctypes
 import glob
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
+
+import dpdk_procs as dp
+import rtvswitch as rs
 
 HUGEPAGE_DIR = "/dev/hugepages"
 RUNTIME_DIR = "/var/run/dpdk"
@@ -51,8 +54,8 @@ def _stop_all():
 
 def add_arguments(parser):
     """Adds --switch and the options its implementations need to an argparse parser."""
-    parser.add_argument("--switch", choices=KINDS, default="testpmd",
-                        help="switch under test (default testpmd)")
+    parser.add_argument("--switch", choices=KINDS, default="rtvswitch",
+                        help="switch under test (default rtvswitch; testpmd is the reference)")
     parser.add_argument("--build-dir", default=os.environ.get("RTVS_BUILD_DIR"),
                         help="build tree with switch/daemon/rtvswitch and control/vswitchctl")
     parser.add_argument("--switch-arg", action="append", default=[],
@@ -100,7 +103,8 @@ def _pid_alive(pid):
 def sweep_stale():
     """Removes what tests killed by SIGKILL left: EAL runtime dirs, hugepage files and work
     dirs of our prefixes (qemu-<kind>-<label>-<pid>) whose test process is gone."""
-    prefix = r"qemu-(?:%s)-[A-Za-z0-9_-]+?-(\d+)" % "|".join(KINDS)
+    # rtvswitch's EAL prefix has the ProcessGroup's "-sw-<pid>-<n>" after ours.
+    prefix = r"qemu-(?:%s)-[A-Za-z0-9_-]+?-(\d+)(?:-sw-\d+-\d+)?" % "|".join(KINDS)
     for path in glob.glob(os.path.join(RUNTIME_DIR, "qemu-*")):
         m = re.fullmatch(prefix, os.path.basename(path))
         if m and not _pid_alive(int(m.group(1))):
@@ -180,7 +184,7 @@ class SwitchUnderTest(abc.ABC):
                 self.proc.wait()
         cleanup_prefix(self.prefix)
         _live.discard(self)
-        if self.proc is not None and os.environ.get("RTVS_KEEP_LOGS") == "1":
+        if os.environ.get("RTVS_KEEP_LOGS") == "1":
             print(f"switch_under_test: log kept in {self.log_path}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -252,65 +256,65 @@ class TestpmdSwitch(SwitchUnderTest):
 
 
 class RtvswitchSwitch(SwitchUnderTest):
+    """rtvswitch from the build tree, run by tests/lib/rtvswitch.py's Daemon (in a
+    dpdk_procs.ProcessGroup that owns its PID, prefix and log)."""
+
     kind = "rtvswitch"
 
     def __init__(self, label, build_dir, extra=()):
         super().__init__(label)
-        self.binary = os.path.join(build_dir, "switch", "daemon", "rtvswitch")
-        self.ctl_binary = os.path.join(build_dir, "control", "vswitchctl")
-        self.control = os.path.join(self.workdir, "rtvswitch.ctl")
+        self.build_dir = os.path.abspath(build_dir)
         self.extra = list(extra)
+        self.daemon = None
+        self._group = None
+
+    @property
+    def pid(self):
+        return self.daemon.pid if self.daemon else None
+
+    @property
+    def control(self):
+        return self.daemon.control
+
+    def alive(self):
+        return self.daemon is not None and self.daemon.proc.alive()
+
+    def log(self, limit=200000):
+        if self.daemon is None:
+            return ""
+        text = self.daemon.log()
+        return text if limit is None else text[-limit:]
 
     def start(self, ports, mtu=None):
-        for b in (self.binary, self.ctl_binary):
+        # rtvswitch.py and dpdk_procs.py find the binaries through RTVS_BUILD_DIR.
+        os.environ["RTVS_BUILD_DIR"] = self.build_dir
+        for b in (rs.daemon_binary(), rs.ctl_binary()):
             if not os.access(b, os.X_OK):
                 raise SwitchError(f"--build-dir: {b} is not built")
         self.ports = dict(ports)
-        argv = [self.binary, "--control-socket", self.control, "--file-prefix", self.prefix,
-                "--pmd-cores", "1", "--housekeeping-cores", "0"]
-        for name, path in self.ports.items():
-            argv += ["--port", f"{name} type=vhostuserclient path={path}" +
-                     (f" mtu={mtu}" if mtu else "")]
-        self._spawn(argv + self.extra)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.rpc("version", timeout=2)
-                return
-            except (OSError, SwitchError, ValueError):
-                if not self.alive():
-                    raise SwitchError(f"rtvswitch exited ({self.proc.returncode}): "
-                                      f"{self.log(3000)}")
-                if time.monotonic() > deadline:
-                    raise SwitchError(f"rtvswitch not answering in 60 s: {self.log(3000)}")
-                time.sleep(0.1)
+        self._group = dp.ProcessGroup(self.prefix, tmpdir=self.workdir)
+        self._group.die_with_parent = True
+        _live.add(self)
+        specs = [f"{name} type=vhostuserclient path={path}" + (f" mtu={mtu}" if mtu else "")
+                 for name, path in self.ports.items()]
+        try:
+            self.daemon = rs.Daemon(self._group, ports=specs, args=self.extra)
+        except RuntimeError as e:
+            raise SwitchError(str(e)) from None
 
     def rpc(self, method, params=None, timeout=30.0):
         """One JSON-RPC request (docs/api.md); returns the result or raises SwitchError."""
-        req = {"jsonrpc": "2.0", "id": 1, "method": method}
-        if params is not None:
-            req["params"] = params
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(self.control)
-            s.sendall((json.dumps(req) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise SwitchError(f"{method}: connection closed without a reply")
-                buf += chunk
-        reply = json.loads(buf)
-        if "error" in reply:
-            raise SwitchError(f"{method}: {reply['error'].get('message')}")
-        return reply["result"]
+        try:
+            return self.daemon.rpc(method, params, timeout)
+        except (rs.RpcError, RuntimeError, OSError) as e:
+            raise SwitchError(f"{method}: {e}") from None
 
     def ctl(self, *args):
-        r = subprocess.run([self.ctl_binary, "--socket", self.control, *map(str, args)],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise SwitchError(f"vswitchctl {' '.join(map(str, args))}: {r.stderr.strip()}")
-        return r.stdout
+        """Runs vswitchctl against the daemon; returns its stdout, raises SwitchError."""
+        try:
+            return self.daemon.ctl(*args).stdout
+        except RuntimeError as e:
+            raise SwitchError(str(e)) from None
 
     def add_port(self, name, path):
         self.ctl("port", "add", name, "type=vhostuserclient", f"path={path}")
@@ -320,7 +324,42 @@ class RtvswitchSwitch(SwitchUnderTest):
         self.ctl("port", "del", name)
         self.ports.pop(name, None)
 
+    def port_show(self, name):
+        return self.rpc("port.show", {"name": name})
+
+    def mempool_in_use(self):
+        return self.rpc("stats.show")["mempool"]["in_use"]
+
+    def kill(self):
+        """SIGKILL, as a crash would: no clean-up by the daemon itself."""
+        self.daemon.kill()
+
+    def restart(self):
+        """Starts the daemon again with the same arguments; returns once it answers."""
+        try:
+            self.daemon.restart()
+        except RuntimeError as e:
+            raise SwitchError(str(e)) from None
+
     def port_stats(self, name):
         st = self.rpc("stats.show", {"port": name})["ports"][0]
         return {"rx_packets": st["rx_packets"], "rx_bytes": st["rx_bytes"],
                 "tx_packets": st["tx_packets"], "tx_dropped": st["drops"]["tx_full"]}
+
+    def stop(self, grace=10.0):
+        """Stops the daemon by PID (the group's SIGTERM, then SIGKILL) and cleans its prefix."""
+        code = None
+        if self._group is not None:
+            if self.daemon is not None and self.daemon.proc.alive():
+                code = self.daemon.stop(grace)
+            elif self.daemon is not None:
+                code = self.daemon.proc.proc.returncode
+            keep = os.environ.get("RTVS_KEEP_LOGS") == "1"
+            if keep and self.daemon is not None:
+                with open(self.log_path, "w") as f:
+                    f.write(self.daemon.log())
+            # The group removes its own temporary directory only if it made it.
+            self._group.close()
+            self._group = None
+        super().stop(grace)
+        return code

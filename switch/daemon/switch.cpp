@@ -445,6 +445,13 @@ PortTotals Switch::totals(uint16_t index) const {
     for (unsigned r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].get();
     t.over_budget += pmd->stats().over_budget[index].get();
   }
+  // The driver counts receive buffers it could not allocate (the pool ran dry).
+  if (by_index_[index] != nullptr) {
+    rte_eth_stats es{};
+    if (rte_eth_stats_get(by_index_[index]->dp->port_id, &es) == 0) {
+      t.drops[kDropNoMbuf] += es.rx_nombuf;
+    }
+  }
   return t;
 }
 

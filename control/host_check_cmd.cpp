@@ -3,9 +3,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "switch/core/config.h"
 #include "switch/core/host_check.h"
@@ -43,8 +42,8 @@ HostCheckInput makeInput(const HostCheckArgs& a) {
                                  : parseCpuList(a.housekeeping_cores, "--housekeeping-cores");
   input.pmd_priority = a.pmd_priority >= 0 ? a.pmd_priority : cfg.pmd_priority;
   input.hugepages_mb = a.hugepages_mb >= 0 ? static_cast<unsigned>(a.hugepages_mb)
-                       : cfg.no_huge  ? 0
-                                      : cfg.memory_mb;
+                       : cfg.no_huge       ? 0
+                                           : cfg.memory_mb;
   input.nic_pci = a.nics;
   return input;
 }
@@ -61,11 +60,13 @@ void addHostCheckCommand(CLI::App& app) {
   check->add_option("--pmd-cores", args->pmd_cores, "PMD cores, e.g. 2,4-5 (default: config, 1)");
   check->add_option("--housekeeping-cores", args->housekeeping_cores,
                     "Housekeeping cores (default: config, 0)");
-  check->add_option("--pmd-priority", args->pmd_priority,
-                    "0 for SCHED_OTHER PMDs, 1-99 for SCHED_FIFO (default: config, 0)")
+  check
+      ->add_option("--pmd-priority", args->pmd_priority,
+                   "0 for SCHED_OTHER PMDs, 1-99 for SCHED_FIFO (default: config, 0)")
       ->check(CLI::Range(0, 99));
-  check->add_option("--hugepages-mb", args->hugepages_mb,
-                    "Hugepage memory needed on the PMD node (default: config memory-mb)")
+  check
+      ->add_option("--hugepages-mb", args->hugepages_mb,
+                   "Hugepage memory needed on the PMD node (default: config memory-mb)")
       ->check(CLI::Range(0, 1 << 24));
   check->add_option("--nic", args->nics, "PCI address of a physical NIC (repeatable)");
   check->add_option("--root", args->root, "Read proc/ and sys/ under this directory")

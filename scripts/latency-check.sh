@@ -45,7 +45,9 @@ done
 [[ $THRESHOLD =~ ^[1-9][0-9]*$ ]] || die "--threshold-us: must be a whole number > 0, got '$THRESHOLD'"
 [[ $POLICY == other || $POLICY == fifo ]] || die "--policy: must be 'other' or 'fifo', got '$POLICY'"
 if [[ $POLICY == fifo ]]; then
-  [[ $PRIO =~ ^[0-9]+$ ]] && ((PRIO >= 1 && PRIO <= 99)) || die "--priority: must be 1-99, got '$PRIO'"
+  if ! [[ $PRIO =~ ^[0-9]+$ ]] || ((PRIO < 1 || PRIO > 99)); then
+    die "--priority: must be 1-99, got '$PRIO'"
+  fi
 fi
 if [[ -z $CORES ]]; then
   CORES=$(cat /sys/devices/system/cpu/isolated 2>/dev/null || true)

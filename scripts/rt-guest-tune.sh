@@ -4,7 +4,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=rt-tune-common.sh
+# shellcheck source-path=SCRIPTDIR
 source "$HERE/rt-tune-common.sh"
 
 usage() {
@@ -54,8 +54,9 @@ if ((UNDO)); then
 fi
 
 [[ -n $RTC ]] || rt_die "--rt-cpus: required (e.g. --rt-cpus 1-3)"
-[[ $PRIO =~ ^[0-9]+$ ]] && ((PRIO <= 98)) ||
+if ! [[ $PRIO =~ ^[0-9]+$ ]] || ((PRIO > 98)); then
   rt_die "--rt-priority: must be 0 or 1-98 (kthreads go one above), got '$PRIO'"
+fi
 rt=$(rt_expand_cpus "$RTC" --rt-cpus)
 online=$(rt_expand_cpus "$(cat /sys/devices/system/cpu/online)" /sys/devices/system/cpu/online)
 for c in $rt; do

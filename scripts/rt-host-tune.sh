@@ -4,7 +4,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=rt-tune-common.sh
+# shellcheck source-path=SCRIPTDIR
 source "$HERE/rt-tune-common.sh"
 
 usage() {
@@ -59,8 +59,9 @@ if ((UNDO)); then
 fi
 
 [[ -n $PMD ]] || rt_die "--pmd-cores: required (e.g. --pmd-cores 2-3)"
-[[ $PRIO =~ ^[0-9]+$ ]] && ((PRIO <= 98)) ||
+if ! [[ $PRIO =~ ^[0-9]+$ ]] || ((PRIO > 98)); then
   rt_die "--pmd-priority: must be 0 (SCHED_OTHER) or 1-98 (kthreads go one above), got '$PRIO'"
+fi
 pmd=$(rt_expand_cpus "$PMD" --pmd-cores)
 vcpu=""
 [[ -n $VCPU ]] && vcpu=$(rt_expand_cpus "$VCPU" --vcpu-cores)

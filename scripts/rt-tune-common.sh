@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by rt-host-tune.sh and rt-guest-tune.sh (sourced, not run): cpu-list helpers and the
 # state-recording setters behind --dry-run and --undo.
 #
@@ -36,28 +37,36 @@ rt_expand_cpus() {
 
 # "0 1 2 5" -> hex mask in the kernel's format (32-bit groups, comma-separated): "00000027".
 rt_cpu_mask() {
-  local cpus=($1) words=() max=0 c i out=""
+  local cpus words=() max=0 c i mask=""
+  read -ra cpus <<<"$1"
   for c in "${cpus[@]}"; do ((c > max)) && max=$c; done
   for ((i = 0; i <= max / 32; i++)); do words[i]=0; done
   for c in "${cpus[@]}"; do words[c / 32]=$((words[c / 32] | (1 << (c % 32)))); done
   for ((i = ${#words[@]} - 1; i >= 0; i--)); do
-    out+=$(printf '%08x' "${words[i]}")
-    ((i > 0)) && out+=","
+    mask+=$(printf '%08x' "${words[i]}")
+    ((i > 0)) && mask+=","
   done
-  echo "$out"
+  echo "$mask"
 }
 
 # The online cpus minus those given: the natural housekeeping set.
 rt_cpus_minus() {
-  local all=($1) drop=" $2 " c out=()
+  local all drop=" $2 " c out=()
+  read -ra all <<<"$1"
   for c in "${all[@]}"; do [[ $drop == *" $c "* ]] || out+=("$c"); done
   echo "${out[*]}"
 }
 
-rt_list_text() { local IFS=','; local a=($1); echo "${a[*]}"; }
+rt_list_text() {
+  local a
+  read -ra a <<<"$1"
+  local IFS=','
+  echo "${a[*]}"
+}
 
 rt_overlap() {
-  local a=($1) b=" $2 " c
+  local a b=" $2 " c
+  read -ra a <<<"$1"
   for c in "${a[@]}"; do [[ $b == *" $c "* ]] && return 0; done
   return 1
 }
@@ -155,14 +164,14 @@ rt_swap_off() {
 # Per-cpu kernel threads on the isolated cores go above the PMD (or RT workload) priority so a
 # thread that never sleeps does not starve them.
 rt_kthread_priority() {
-  local cpus=$1 prio=$2 c pid comm policy cur
-  for c in $cpus; do
+  local cpu_list=$1 prio=$2 c pid comm policy cur
+  for c in $cpu_list; do
     for pid in $(pgrep -x "ksoftirqd/$c|rcuc/$c|ktimers/$c" || true); do
       comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
       policy=$(chrt -p "$pid" | sed -n 's/.*policy: *//p')
       cur=$(chrt -p "$pid" | sed -n 's/.*priority: *//p')
       if [[ $policy == SCHED_FIFO && $cur -ge $prio ]]; then
-        rt_note "ok   $comm[$pid] $policy:$cur"
+        rt_note "ok   ${comm}[$pid] $policy:$cur"
       elif ((RT_DRY_RUN)); then
         rt_note "would: chrt -f -p $prio $pid   ($comm now $policy:$cur)"
       else
@@ -182,8 +191,8 @@ rt_undo() {
     case $kind in
       write)
         if ((RT_DRY_RUN)); then rt_note "would: echo $b > $a"
-        else echo "$b" >"$a" 2>/dev/null && rt_note "restored $a = $b" ||
-          rt_note "FAILED to restore $a = $b"; fi ;;
+        elif echo "$b" >"$a" 2>/dev/null; then rt_note "restored $a = $b"
+        else rt_note "FAILED to restore $a = $b"; fi ;;
       chrt)
         local opt=-o
         case $b in SCHED_FIFO) opt=-f ;; SCHED_RR) opt=-r ;; SCHED_BATCH) opt=-b ;;

@@ -7,11 +7,10 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "switch/core/config.h"
 #include "switch/core/port_spec.h"
@@ -112,13 +111,20 @@ CpuSet minus(const CpuSet& a, const CpuSet& b) {
 
 std::string policyName(int policy, int prio) {
   switch (policy) {
-    case 0: return "SCHED_OTHER";
-    case kPolicyFifo: return "SCHED_FIFO:" + std::to_string(prio);
-    case kPolicyRr: return "SCHED_RR:" + std::to_string(prio);
-    case 3: return "SCHED_BATCH";
-    case 5: return "SCHED_IDLE";
-    case 6: return "SCHED_DEADLINE";
-    default: return "policy " + std::to_string(policy);
+    case 0:
+      return "SCHED_OTHER";
+    case kPolicyFifo:
+      return "SCHED_FIFO:" + std::to_string(prio);
+    case kPolicyRr:
+      return "SCHED_RR:" + std::to_string(prio);
+    case 3:
+      return "SCHED_BATCH";
+    case 5:
+      return "SCHED_IDLE";
+    case 6:
+      return "SCHED_DEADLINE";
+    default:
+      return "policy " + std::to_string(policy);
   }
 }
 
@@ -192,8 +198,9 @@ class HostReader {
   std::vector<std::string> listNumeric(const std::string& rel) const {
     std::vector<std::string> names = list(rel);
     std::erase_if(names, [](const std::string& n) { return !isNumber(n) || !toLong(n); });
-    std::sort(names.begin(), names.end(),
-              [](const std::string& a, const std::string& b) { return std::stol(a) < std::stol(b); });
+    std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+      return std::stol(a) < std::stol(b);
+    });
     return names;
   }
 
@@ -247,8 +254,8 @@ class Checker {
   void add(std::string id, std::string title, Verdict v, std::string found, std::string why,
            std::string remedy) {
     if (v == Verdict::kPass) remedy.clear();
-    report_.items.push_back({std::move(id), std::move(title), v, std::move(found), std::move(why),
-                             std::move(remedy)});
+    report_.items.push_back(
+        {std::move(id), std::move(title), v, std::move(found), std::move(why), std::move(remedy)});
   }
 
   void loadCmdline() {
@@ -388,11 +395,15 @@ class Checker {
     for (unsigned c : pmd_) {
       if (hk_.count(c)) both.insert(c);
     }
-    if (!both.empty()) problems.push_back("cores " + cpuListText(both) + " are both PMD and housekeeping");
-    std::string found = "pmd " + pmdText_ + "; housekeeping " + cpuListText(hk_) + "; online " +
-                        (online_ ? cpuListText(*online_) : "cannot read /sys/devices/system/cpu/online");
+    if (!both.empty())
+      problems.push_back("cores " + cpuListText(both) + " are both PMD and housekeeping");
+    std::string found =
+        "pmd " + pmdText_ + "; housekeeping " + cpuListText(hk_) + "; online " +
+        (online_ ? cpuListText(*online_) : "cannot read /sys/devices/system/cpu/online");
     if (!problems.empty()) found += "; " + join(problems, "; ");
-    const Verdict v = !problems.empty() ? Verdict::kFail : online_ ? Verdict::kPass : Verdict::kWarn;
+    const Verdict v = !problems.empty() ? Verdict::kFail
+                      : online_         ? Verdict::kPass
+                                        : Verdict::kWarn;
     add("pmd-cores", "PMD cores exist and are apart from housekeeping", v, found,
         "a PMD polls its core at 100%: the core must exist and carry nothing else",
         "choose online cores for pmd-cores and different ones for housekeeping-cores");
@@ -403,10 +414,11 @@ class Checker {
     const std::string why =
         "without isolation the load balancer puts other tasks on the PMD core and each one costs "
         "the PMD a context switch (tens of us) or, under a FIFO PMD, is starved";
-    const std::string remedy = "add isolcpus=managed_irq,domain," + pmdText_ +
-                               " to the kernel command line (scripts/rt-host-tune.sh prints it), or "
-                               "make the PMD cores a cgroup v2 isolated partition (cpuset.cpus=" +
-                               pmdText_ + ", cpuset.cpus.partition=isolated)";
+    const std::string remedy =
+        "add isolcpus=managed_irq,domain," + pmdText_ +
+        " to the kernel command line (scripts/rt-host-tune.sh prints it), or "
+        "make the PMD cores a cgroup v2 isolated partition (cpuset.cpus=" +
+        pmdText_ + ", cpuset.cpus.partition=isolated)";
     if (!isolated_ && cpusetIsolated_.empty()) {
       add("isolcpus", title, Verdict::kWarn,
           "cannot read /sys/devices/system/cpu/isolated or /proc/cmdline", why, remedy);
@@ -416,10 +428,11 @@ class Checker {
     for (unsigned c : pmd_) {
       if (!isIsolated(c)) missing.insert(c);
     }
-    std::string found = "isolated: " + cpuListText(isolated_.value_or(CpuSet{})) + " (" +
-                        isolatedSource_ + ")";
+    std::string found =
+        "isolated: " + cpuListText(isolated_.value_or(CpuSet{})) + " (" + isolatedSource_ + ")";
     if (!cpusetNames_.empty()) {
-      found += "; isolated cpusets " + join(cpusetNames_, ", ") + ": " + cpuListText(cpusetIsolated_);
+      found +=
+          "; isolated cpusets " + join(cpusetNames_, ", ") + ": " + cpuListText(cpusetIsolated_);
     }
     if (!missing.empty()) found += "; PMD cores not isolated: " + cpuListText(missing);
     add("isolcpus", title, missing.empty() ? Verdict::kPass : Verdict::kFail, found, why, remedy);
@@ -483,18 +496,22 @@ class Checker {
       (t.isKernel() ? kernel : user).push_back(t.label());
       if (t.state == 'R' && cores.count(t.processor)) running.push_back(t.label());
     }
-    std::string found = "cores " + cpuListText(cores) + ": " + std::to_string(user.size()) +
-                        " user threads" + (user.empty() ? "" : " (" + shortList(user) + ")") +
-                        " and " + std::to_string(kernel.size()) + " unbound kernel threads" +
-                        (kernel.empty() ? "" : " (" + shortList(kernel) + ")") +
-                        " may run there; running there now: " +
-                        (running.empty() ? "none" : shortList(running));
-    const Verdict v = !user.empty() ? Verdict::kFail : !kernel.empty() ? Verdict::kWarn : Verdict::kPass;
+    std::string found =
+        "cores " + cpuListText(cores) + ": " + std::to_string(user.size()) + " user threads" +
+        (user.empty() ? "" : " (" + shortList(user) + ")") + " and " +
+        std::to_string(kernel.size()) + " unbound kernel threads" +
+        (kernel.empty() ? "" : " (" + shortList(kernel) + ")") +
+        " may run there; running there now: " + (running.empty() ? "none" : shortList(running));
+    const Verdict v = !user.empty()     ? Verdict::kFail
+                      : !kernel.empty() ? Verdict::kWarn
+                                        : Verdict::kPass;
     add("pmd-core-threads", title, v, found, why,
         "isolate the PMD cores (isolcpus/isolated cpuset), pin VMs and services to other cores "
-        "(taskset -a -p -c " + cpuListText(hk_) + " <pid>, systemd CPUAffinity=), and move "
-        "unbound kernel work off them (isolcpus=domain; echo <housekeeping mask> > "
-        "/sys/devices/virtual/workqueue/cpumask)");
+        "(taskset -a -p -c " +
+            cpuListText(hk_) +
+            " <pid>, systemd CPUAffinity=), and move "
+            "unbound kernel work off them (isolcpus=domain; echo <housekeeping mask> > "
+            "/sys/devices/virtual/workqueue/cpumask)");
   }
 
   void checkSmtSibling() {
@@ -508,13 +525,17 @@ class Checker {
       const auto s = siblingsOf(c);
       if (!s) {
         unreadable = true;
-        found.push_back("core " + std::to_string(c) + ": cannot read topology/thread_siblings_list");
+        found.push_back("core " + std::to_string(c) +
+                        ": cannot read topology/thread_siblings_list");
         continue;
       }
       for (unsigned sib : *s) {
-        std::string role = pmd_.count(sib) ? "PMD" : hk_.count(sib) ? "housekeeping"
-                           : isIsolated(sib) ? "isolated" : "not isolated";
-        found.push_back("core " + std::to_string(c) + ": sibling " + std::to_string(sib) + " " + role);
+        std::string role = pmd_.count(sib)   ? "PMD"
+                           : hk_.count(sib)  ? "housekeeping"
+                           : isIsolated(sib) ? "isolated"
+                                             : "not isolated";
+        found.push_back("core " + std::to_string(c) + ": sibling " + std::to_string(sib) + " " +
+                        role);
         if (role == "housekeeping" || role == "not isolated") bad.push_back(std::to_string(sib));
       }
       if (s->empty()) found.push_back("core " + std::to_string(c) + ": no SMT sibling");
@@ -544,8 +565,9 @@ class Checker {
     for (unsigned c : hk_) {
       if (!offline.count(c) && !avail.count(c)) isolatedHk.insert(c);
     }
-    std::string found = "kernel housekeeping cores (online minus isolated and nohz_full): " +
-                        cpuListText(avail) + "; configured: " + cpuListText(hk_);
+    std::string found =
+        "kernel housekeeping cores (online minus isolated and nohz_full): " + cpuListText(avail) +
+        "; configured: " + cpuListText(hk_);
     Verdict v = Verdict::kPass;
     if (avail.empty() || hk_.empty() || !offline.empty()) {
       v = Verdict::kFail;
@@ -560,13 +582,15 @@ class Checker {
   }
 
   void checkIrqAffinity() {
-    const std::string title = "device interrupts kept off PMD cores (/proc/irq/*/smp_affinity_list)";
+    const std::string title =
+        "device interrupts kept off PMD cores (/proc/irq/*/smp_affinity_list)";
     const std::string why =
         "each interrupt on a PMD core runs its handler and softirq there: several us per IRQ";
     const std::string hkText = cpuListText(hk_);
     const std::string remedy =
         "for each IRQ: echo " + hkText + " > /proc/irq/<n>/smp_affinity_list, and echo <mask of " +
-        hkText + "> > /proc/irq/default_smp_affinity (scripts/rt-host-tune.sh does both); "
+        hkText +
+        "> > /proc/irq/default_smp_affinity (scripts/rt-host-tune.sh does both); "
         "managed IRQs of multi-queue devices follow isolcpus=managed_irq";
     std::map<long, std::string> names;
     if (auto text = host_.read("proc/interrupts")) {
@@ -607,7 +631,8 @@ class Checker {
     std::string found = std::to_string(onPmd.size()) + " of " + std::to_string(devices) +
                         " device IRQs may fire on PMD cores" +
                         (onPmd.empty() ? "" : " (" + shortList(onPmd) + ")");
-    if (!unreadable.empty()) found += "; cannot read smp_affinity_list of IRQ " + shortList(unreadable);
+    if (!unreadable.empty())
+      found += "; cannot read smp_affinity_list of IRQ " + shortList(unreadable);
     bool defaultOnPmd = false;
     const auto def = host_.read("proc/irq/default_smp_affinity");
     if (const auto mask = def ? parseHexMask(*def) : std::nullopt) {
@@ -616,9 +641,9 @@ class Checker {
     } else {
       found += "; cannot read /proc/irq/default_smp_affinity";
     }
-    const Verdict v = !onPmd.empty()                            ? Verdict::kFail
+    const Verdict v = !onPmd.empty()                                ? Verdict::kFail
                       : defaultOnPmd || !unreadable.empty() || !def ? Verdict::kWarn
-                                                                : Verdict::kPass;
+                                                                    : Verdict::kPass;
     add("irq-affinity", title, v, found, why, remedy);
   }
 
@@ -678,7 +703,8 @@ class Checker {
   }
 
   void checkRtThrottling() {
-    const std::string title = "RT throttling off for SCHED_FIFO PMDs (kernel.sched_rt_runtime_us=-1)";
+    const std::string title =
+        "RT throttling off for SCHED_FIFO PMDs (kernel.sched_rt_runtime_us=-1)";
     const std::string why =
         "with RT throttling on, a 100%-busy FIFO thread is parked for (period - runtime), 50 ms of "
         "every second by default: a 50 ms stall of the switch";
@@ -695,9 +721,9 @@ class Checker {
     const auto period = toLong(host_.read("proc/sys/kernel/sched_rt_period_us").value_or(""));
     std::string found = "sched_rt_runtime_us=" + std::to_string(*runtime) +
                         (period ? ", sched_rt_period_us=" + std::to_string(*period) : "") +
-                        ", PMD " + (in_.pmd_priority > 0
-                                        ? "SCHED_FIFO:" + std::to_string(in_.pmd_priority)
-                                        : std::string("SCHED_OTHER"));
+                        ", PMD " +
+                        (in_.pmd_priority > 0 ? "SCHED_FIFO:" + std::to_string(in_.pmd_priority)
+                                              : std::string("SCHED_OTHER"));
     Verdict v = Verdict::kPass;
     if (*runtime != -1) {
       if (in_.pmd_priority > 0) {
@@ -727,7 +753,8 @@ class Checker {
   }
 
   void checkKthreadPriority() {
-    const std::string title = "per-cpu kthreads (ksoftirqd, rcuc, ktimers) on PMD cores above the PMD";
+    const std::string title =
+        "per-cpu kthreads (ksoftirqd, rcuc, ktimers) on PMD cores above the PMD";
     const std::string why =
         "a FIFO PMD never yields: per-cpu kernel threads below it never run, so softirqs, RCU "
         "and timers on that core stall (RCU stall warnings, stuck network, hung tasks)";
@@ -742,8 +769,8 @@ class Checker {
       bool any = false;
       for (const auto& t : threads_) {
         if (!t.isKernel()) continue;
-        const bool perCpuKind = t.comm.rfind("ksoftirqd", 0) == 0 ||
-                                t.comm.rfind("rcuc", 0) == 0 || t.comm.rfind("ktimers", 0) == 0;
+        const bool perCpuKind = t.comm.rfind("ksoftirqd", 0) == 0 || t.comm.rfind("rcuc", 0) == 0 ||
+                                t.comm.rfind("ktimers", 0) == 0;
         if (!perCpuKind || t.comm.size() < suffix.size() ||
             t.comm.compare(t.comm.size() - suffix.size(), suffix.size(), suffix) != 0) {
           continue;
@@ -775,7 +802,8 @@ class Checker {
     add("kthread-priority", title, v, text, why,
         v != Verdict::kInfo ? "chrt -f -p " + std::to_string(std::min(in_.pmd_priority + 1, 99)) +
                                   " <pid> for each of them (scripts/rt-host-tune.sh "
-                                  "--pmd-priority " + std::to_string(in_.pmd_priority) + " does it)"
+                                  "--pmd-priority " +
+                                  std::to_string(in_.pmd_priority) + " does it)"
                             : "");
   }
 
@@ -810,10 +838,12 @@ class Checker {
                         " real-time): " + shortList(all);
     if (!shared.empty()) found += "; allowed on PMD cores: " + shortList(shared);
     if (!above.empty()) found += "; not below the PMD priority: " + shortList(above);
-    const Verdict v = !shared.empty() ? Verdict::kFail : !above.empty() ? Verdict::kWarn
-                                                                         : Verdict::kPass;
+    const Verdict v = !shared.empty()  ? Verdict::kFail
+                      : !above.empty() ? Verdict::kWarn
+                                       : Verdict::kPass;
     add("vcpu-priority", title, v, found, why,
-        "pin vCPUs to their own isolated cores (libvirt <vcpupin>, KubeVirt dedicatedCpuPlacement), "
+        "pin vCPUs to their own isolated cores (libvirt <vcpupin>, KubeVirt "
+        "dedicatedCpuPlacement), "
         "run them SCHED_FIFO below the PMD (<vcpusched scheduler='fifo' priority='1'/>) and the "
         "PMD SCHED_FIFO above them (pmd-priority)");
   }
@@ -823,8 +853,9 @@ class Checker {
     const std::string why =
         "ksmd scans and merges guest pages; a write to a merged page takes a copy-on-write fault "
         "in the guest or in the switch copying its packets";
-    const std::string remedy = "echo 2 > /sys/kernel/mm/ksm/run (unmerge and stop), and disable "
-                               "ksm/ksmtuned services";
+    const std::string remedy =
+        "echo 2 > /sys/kernel/mm/ksm/run (unmerge and stop), and disable "
+        "ksm/ksmtuned services";
     const auto text = host_.read("sys/kernel/mm/ksm/run");
     const auto v = toLong(text.value_or(""));
     if (!v) {
@@ -866,8 +897,8 @@ class Checker {
     const auto v = toLong(text.value_or(""));
     const std::string remedy = "sysctl -w " + key + "=0";
     if (!v) {
-      add(id, what + " off (" + key + "=0)", Verdict::kInfo,
-          "cannot read /proc/sys/kernel/" + file, why, "");
+      add(id, what + " off (" + key + "=0)", Verdict::kInfo, "cannot read /proc/sys/kernel/" + file,
+          why, "");
       return;
     }
     add(id, what + " off (" + key + "=0)", *v == 0 ? Verdict::kPass : Verdict::kWarn,
@@ -972,8 +1003,8 @@ class Checker {
     const std::string base = "sys/devices/system/clocksource/clocksource0/";
     const auto cur = host_.read(base + "current_clocksource");
     if (!cur) {
-      add("clocksource", title, Verdict::kWarn, "cannot read /" + base + "current_clocksource",
-          why, "");
+      add("clocksource", title, Verdict::kWarn, "cannot read /" + base + "current_clocksource", why,
+          "");
       return;
     }
     const std::string current = trim(*cur);
@@ -982,8 +1013,9 @@ class Checker {
       const auto avail = host_.read(base + "available_clocksource");
       found += "; available: " + (avail ? trim(*avail) : "cannot read");
       add("clocksource", title, Verdict::kWarn, found, why,
-          "echo tsc > /" + base + "current_clocksource (if listed as available), and tsc=reliable "
-          "on the kernel command line");
+          "echo tsc > /" + base +
+              "current_clocksource (if listed as available), and tsc=reliable "
+              "on the kernel command line");
       return;
     }
     std::set<std::string> flags;
@@ -1076,8 +1108,8 @@ class Checker {
       if (h->total_mb == 0 || h->free_mb < in_.hugepages_mb) v = Verdict::kFail;
     } else {
       for (unsigned node : wanted) {
-        const auto h = hugepagesIn("sys/devices/system/node/node" + std::to_string(node) +
-                                   "/hugepages");
+        const auto h =
+            hugepagesIn("sys/devices/system/node/node" + std::to_string(node) + "/hugepages");
         if (!h) {
           found.push_back("node " + std::to_string(node) + ": cannot read hugepages");
           v = std::max(v, Verdict::kWarn);
@@ -1104,7 +1136,8 @@ class Checker {
       v = std::max(v, Verdict::kWarn);
       found.push_back(join(problems, "; "));
     }
-    if (in_.hugepages_mb > 0) found.push_back("wanted " + std::to_string(in_.hugepages_mb) + " MiB");
+    if (in_.hugepages_mb > 0)
+      found.push_back("wanted " + std::to_string(in_.hugepages_mb) + " MiB");
     add("hugepages", title, v, join(found, "; "), why,
         "echo <pages> > /sys/devices/system/node/node<n>/hugepages/hugepages-2048kB/nr_hugepages "
         "(or hugepagesz=1G hugepages=<n> on the kernel command line) for the PMD/NIC node, and "
@@ -1149,17 +1182,19 @@ class Checker {
               (mode.empty() ? std::string("unknown (build default; /sys/kernel/debug/sched/preempt "
                                           "not readable, no preempt= on the command line)")
                             : mode);
-      meaning = mode == "full"  ? "; full: preemptible except in spinlocks and IRQ-off regions, "
-                                  "worst case typically 100s of us"
+      meaning = mode == "full" ? "; full: preemptible except in spinlocks and IRQ-off regions, "
+                                 "worst case typically 100s of us"
                 : mode.empty() ? "; the build default is voluntary or full: with voluntary a "
                                  "kernel path may run for ms before it yields; boot with "
                                  "preempt=full for the best non-RT latency"
-                               : "; " + mode + ": a kernel path may run for ms before it yields; "
-                                 "preempt=full is the best non-RT choice";
+                               : "; " + mode +
+                                     ": a kernel path may run for ms before it yields; "
+                                     "preempt=full is the best non-RT choice";
     } else if (words.count("PREEMPT")) {
       found = "PREEMPT (full)";
-      meaning = "; preemptible except in spinlocks and IRQ-off regions, worst case typically 100s "
-                "of us";
+      meaning =
+          "; preemptible except in spinlocks and IRQ-off regions, worst case typically 100s "
+          "of us";
     } else {
       found = "PREEMPT_NONE or PREEMPT_VOLUNTARY";
       meaning = "; a kernel path may run for ms before it yields";
@@ -1191,10 +1226,14 @@ class Checker {
 
 const char* verdictName(Verdict v) noexcept {
   switch (v) {
-    case Verdict::kPass: return "PASS";
-    case Verdict::kInfo: return "INFO";
-    case Verdict::kWarn: return "WARN";
-    case Verdict::kFail: return "FAIL";
+    case Verdict::kPass:
+      return "PASS";
+    case Verdict::kInfo:
+      return "INFO";
+    case Verdict::kWarn:
+      return "WARN";
+    case Verdict::kFail:
+      return "FAIL";
   }
   return "?";
 }
@@ -1241,7 +1280,7 @@ std::string formatHostCheckTable(const HostCheckReport& report) {
   out << "\n"
       << counts[Verdict::kPass] << " PASS, " << counts[Verdict::kInfo] << " INFO, "
       << counts[Verdict::kWarn] << " WARN, " << counts[Verdict::kFail] << " FAIL: "
-      << (report.anyFail() ? "this host is NOT ready for real-time PMDs"
+      << (report.anyFail()         ? "this host is NOT ready for real-time PMDs"
           : counts[Verdict::kWarn] ? "ready, with warnings"
                                    : "ready")
       << "\n";

@@ -2,10 +2,9 @@
 // Real-time readiness check of the host: reads /proc and /sys under a root directory (so tests run
 // it against fixture trees) and explains, item by item, what would make a PMD core stall.
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace rtvs {
 
@@ -25,8 +24,8 @@ struct HostCheckInput {
 };
 
 struct HostCheckItem {
-  std::string id;      // stable key, e.g. "isolcpus"
-  std::string title;   // what is checked, for people
+  std::string id;     // stable key, e.g. "isolcpus"
+  std::string title;  // what is checked, for people
   Verdict verdict = Verdict::kInfo;
   std::string found;   // the value found on this host
   std::string why;     // why it matters for latency

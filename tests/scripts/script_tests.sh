@@ -143,7 +143,7 @@ host_check_cli() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["ok"] and d["summary"]["FAIL"] > 0' "$TMP/json"
   rc=0
   "$ctl" host check --pmd-cores 1-x 2>"$TMP/err" || rc=$?
-  ((rc == 2)) && grep -q -- '--pmd-cores' "$TMP/err" || fail "bad --pmd-cores: exit $rc"
+  if ((rc != 2)) || ! grep -q -- '--pmd-cores' "$TMP/err"; then fail "bad --pmd-cores: exit $rc"; fi
   # This machine: completes and prints a verdict for every item.
   rc=0
   "$ctl" host check --pmd-cores 1 --housekeeping-cores 0 >"$TMP/out" || rc=$?

@@ -5,9 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "switch/core/port_spec.h"
 
@@ -86,14 +85,29 @@ TEST(HostCheck, TunedHostPassesEverything) {
 
 TEST(HostCheck, UntunedHostWithFifoPmd) {
   const HostCheckReport r = runHostCheck(untunedInput());
-  expectVerdicts(r, {{"pmd-cores", P},       {"isolcpus", F},        {"nohz_full", W},
-                     {"rcu_nocbs", W},       {"pmd-core-threads", F}, {"smt-sibling", W},
-                     {"housekeeping", P},    {"irq-affinity", F},    {"irqbalance", W},
-                     {"rt-throttling", F},   {"timer_migration", W}, {"kthread-priority", F},
-                     {"vcpu-priority", F},   {"ksm", W},             {"swap", W},
-                     {"watchdog", W},        {"nmi-watchdog", W},    {"thp", W},
-                     {"cpu-governor", W},    {"c-states", W},        {"clocksource", W},
-                     {"hugepages", F},       {"preempt-model", W}});
+  expectVerdicts(r, {{"pmd-cores", P},
+                     {"isolcpus", F},
+                     {"nohz_full", W},
+                     {"rcu_nocbs", W},
+                     {"pmd-core-threads", F},
+                     {"smt-sibling", W},
+                     {"housekeeping", P},
+                     {"irq-affinity", F},
+                     {"irqbalance", W},
+                     {"rt-throttling", F},
+                     {"timer_migration", W},
+                     {"kthread-priority", F},
+                     {"vcpu-priority", F},
+                     {"ksm", W},
+                     {"swap", W},
+                     {"watchdog", W},
+                     {"nmi-watchdog", W},
+                     {"thp", W},
+                     {"cpu-governor", W},
+                     {"c-states", W},
+                     {"clocksource", W},
+                     {"hugepages", F},
+                     {"preempt-model", W}});
   EXPECT_TRUE(r.anyFail());
   // Per-cpu kthreads are not counted as other threads; the sibling's are.
   const std::string threads = found(r, "pmd-core-threads");
@@ -126,14 +140,29 @@ TEST(HostCheck, UnusualButValidHost) {
   in.housekeeping_cores = {0, 1};
   in.hugepages_mb = 512;
   const HostCheckReport r = runHostCheck(in);
-  expectVerdicts(r, {{"pmd-cores", P},       {"isolcpus", P},        {"nohz_full", W},
-                     {"rcu_nocbs", W},       {"pmd-core-threads", F}, {"smt-sibling", W},
-                     {"housekeeping", P},    {"irq-affinity", P},    {"irqbalance", P},
-                     {"rt-throttling", P},   {"timer_migration", P}, {"kthread-priority", I},
-                     {"vcpu-priority", W},   {"ksm", P},             {"swap", P},
-                     {"watchdog", P},        {"nmi-watchdog", I},    {"thp", I},
-                     {"cpu-governor", P},    {"c-states", P},        {"clocksource", W},
-                     {"hugepages", F},       {"preempt-model", W}});
+  expectVerdicts(r, {{"pmd-cores", P},
+                     {"isolcpus", P},
+                     {"nohz_full", W},
+                     {"rcu_nocbs", W},
+                     {"pmd-core-threads", F},
+                     {"smt-sibling", W},
+                     {"housekeeping", P},
+                     {"irq-affinity", P},
+                     {"irqbalance", P},
+                     {"rt-throttling", P},
+                     {"timer_migration", P},
+                     {"kthread-priority", I},
+                     {"vcpu-priority", W},
+                     {"ksm", P},
+                     {"swap", P},
+                     {"watchdog", P},
+                     {"nmi-watchdog", I},
+                     {"thp", I},
+                     {"cpu-governor", P},
+                     {"c-states", P},
+                     {"clocksource", W},
+                     {"hugepages", F},
+                     {"preempt-model", W}});
   // isolcpus from the command line (flags skipped, nothing after "--"), plus a cgroup partition.
   EXPECT_NE(found(r, "isolcpus").find("2-3 (isolcpus=)"), std::string::npos);
   EXPECT_NE(found(r, "isolcpus").find("/sys/fs/cgroup/rt: 4"), std::string::npos);
@@ -156,14 +185,29 @@ TEST(HostCheck, BrokenHostNeverThrowsAndSaysWhatItCannotRead) {
   in.pmd_priority = 50;
   HostCheckReport r;
   ASSERT_NO_THROW(r = runHostCheck(in));
-  expectVerdicts(r, {{"pmd-cores", W},       {"isolcpus", W},        {"nohz_full", W},
-                     {"rcu_nocbs", W},       {"pmd-core-threads", W}, {"smt-sibling", I},
-                     {"housekeeping", W},    {"irq-affinity", W},    {"irqbalance", W},
-                     {"rt-throttling", W},   {"timer_migration", W}, {"kthread-priority", W},
-                     {"vcpu-priority", W},   {"ksm", I},             {"swap", W},
-                     {"watchdog", I},        {"nmi-watchdog", I},    {"thp", I},
-                     {"cpu-governor", I},    {"c-states", I},        {"clocksource", W},
-                     {"hugepages", W},       {"preempt-model", W}});
+  expectVerdicts(r, {{"pmd-cores", W},
+                     {"isolcpus", W},
+                     {"nohz_full", W},
+                     {"rcu_nocbs", W},
+                     {"pmd-core-threads", W},
+                     {"smt-sibling", I},
+                     {"housekeeping", W},
+                     {"irq-affinity", W},
+                     {"irqbalance", W},
+                     {"rt-throttling", W},
+                     {"timer_migration", W},
+                     {"kthread-priority", W},
+                     {"vcpu-priority", W},
+                     {"ksm", I},
+                     {"swap", W},
+                     {"watchdog", I},
+                     {"nmi-watchdog", I},
+                     {"thp", I},
+                     {"cpu-governor", I},
+                     {"c-states", I},
+                     {"clocksource", W},
+                     {"hugepages", W},
+                     {"preempt-model", W}});
   EXPECT_FALSE(r.anyFail());
   EXPECT_NE(found(r, "swap").find("cannot read /proc/swaps"), std::string::npos);
   EXPECT_NE(found(r, "irq-affinity").find("cannot read smp_affinity_list of IRQ 5"),

@@ -216,6 +216,139 @@ std::string formatStats(const json& r) {
   return out;
 }
 
+// ---- latency: nanoseconds in the results, microseconds for people ----
+
+// Microseconds with three significant digits at least: 0.35, 2.84, 28.4, 284, 28374.
+std::string micros(double ns) {
+  const double us = ns / 1000.0;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), us < 10 ? "%.2f" : us < 100 ? "%.1f" : "%.0f", us);
+  return buf;
+}
+
+std::string microsField(const json& o, const char* key) {
+  const json& v = member(o, key);
+  return v.is_number() ? micros(v.get<double>()) : field(o, key);
+}
+
+const char* const kSummaryHeaders[] = {"COUNT", "MEAN",  "P50",    "P90",
+                                       "P99",   "P99.9", "P99.99", "MAX"};
+
+// COUNT MEAN P50 P90 P99 P99.9 P99.99 MAX of a LatencySummary; only dashes when it is empty.
+std::vector<std::string> summaryCells(const json& s) {
+  std::vector<std::string> cells{field(s, "count")};
+  const bool empty = member(s, "count") == json(0);
+  for (const char* key :
+       {"mean_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns"}) {
+    cells.push_back(empty ? "-" : microsField(s, key));
+  }
+  return cells;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> withSummaryHeaders(std::vector<std::string> first) {
+  return concat(std::move(first),
+                std::vector<std::string>(std::begin(kSummaryHeaders), std::end(kSummaryHeaders)));
+}
+
+// Non-empty buckets as a table: upper bound, count, cumulative share and a bar scaled to the
+// fullest bucket.
+std::string formatBuckets(const json& buckets) {
+  if (!buckets.is_array() || buckets.empty()) return "    no samples\n";
+  uint64_t total = 0, fullest = 0;
+  for (const auto& b : buckets) {
+    const json& c = member(b, "count");
+    const uint64_t n = c.is_number_unsigned() || c.is_number_integer() ? c.get<uint64_t>() : 0;
+    total += n;
+    fullest = std::max(fullest, n);
+  }
+  constexpr size_t kBarWidth = 40;
+  std::vector<std::vector<std::string>> rows;
+  uint64_t below = 0;
+  for (const auto& b : buckets) {
+    const json& c = member(b, "count");
+    const uint64_t n = c.is_number_unsigned() || c.is_number_integer() ? c.get<uint64_t>() : 0;
+    below += n;
+    char pct[16] = "-";
+    if (total > 0) std::snprintf(pct, sizeof(pct), "%.2f %%", 100.0 * below / total);
+    size_t bar = fullest > 0 ? (n * kBarWidth + fullest - 1) / fullest : 0;
+    rows.push_back({microsField(b, "le_ns"), field(b, "count"), pct, std::string(bar, '#')});
+  }
+  return formatTable({"<= US", "COUNT", "CUMULATIVE", ""}, "rrrl", rows, "    ");
+}
+
+std::string formatLatencyShow(const json& r) {
+  const json& ports = member(r, "ports");
+  if (!ports.is_array() || ports.empty()) return "no ports\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : ports) {
+    const json& budget = member(p, "latency_budget_us");
+    const bool none = budget == json(0);
+    rows.push_back(concat({field(p, "name"), "ingress"}, summaryCells(member(p, "ingress"))));
+    rows.back().insert(rows.back().end(), {"", ""});
+    rows.push_back(concat({"", "egress"}, summaryCells(member(p, "egress"))));
+    rows.back().insert(rows.back().end(), {none ? "none" : field(p, "latency_budget_us"),
+                                           none ? "-" : field(p, "over_budget")});
+  }
+  std::string out = formatTable(
+      concat(withSummaryHeaders({"PORT", "DIR"}), {"BUDGET", "OVER-BUDGET"}), "llrrrrrrrrrr", rows);
+  out +=
+      "times in µs: residence from the rx burst to the hand-off to the egress port, by ingress and "
+      "egress port;\nthe budget (µs) applies on egress, OVER-BUDGET counts the packets above it\n";
+  for (const auto& p : ports) {
+    for (const char* dir : {"ingress", "egress"}) {
+      const std::string key = std::string(dir) + "_buckets";
+      if (!p.is_object() || !p.contains(key)) continue;
+      out += "\n" + field(p, "name") + " " + dir + " histogram (" + field(member(p, dir), "count") +
+             " packets):\n";
+      out += formatBuckets(member(p, key.c_str()));
+    }
+  }
+  return out;
+}
+
+std::string formatPmdPerf(const json& r) {
+  const json& pmds = member(r, "pmds");
+  if (!pmds.is_array() || pmds.empty()) return "no PMD threads\n";
+  std::vector<std::vector<std::string>> threads, times;
+  for (const auto& p : pmds) {
+    const json& stall = member(p, "longest_stall_us");
+    threads.push_back(
+        {field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
+         fixed1(p, "busy_pct", "%"),
+         stall.is_number() ? micros(stall.get<double>() * 1000.0) : field(p, "longest_stall_us"),
+         field(p, "longest_stall_at")});
+    times.push_back(concat({field(p, "id"), "iteration"}, summaryCells(member(p, "iteration"))));
+    times.push_back(concat({field(p, "id"), "poll gap"}, summaryCells(member(p, "poll_gap"))));
+  }
+  std::string out =
+      formatTable({"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY", "LONGEST-STALL", "STALL-AT"},
+                  "rrlrrrl", threads);
+  out += "\n";
+  out += formatTable(withSummaryHeaders({"PMD", "TIME"}), "rlrrrrrrrr", times);
+  out +=
+      "times in µs; iteration: one pass of the poll loop; poll gap: between two polls of the same "
+      "rx queue;\nlongest stall: the longest poll gap since start\n";
+  if (const json& hz = member(r, "tsc_hz"); hz.is_number()) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "TSC %.3f GHz\n", hz.get<double>() / 1e9);
+    out += buf;
+  }
+  return out;
+}
+
+std::string formatCleared(const char* what, const json& r) {
+  const json& names = member(r, "cleared");
+  if (!names.is_array() || names.empty()) return std::string("no ports: no ") + what + " cleared\n";
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + text(n);
+  return std::string("cleared ") + what + " of " + list + "\n";
+}
+
 std::string formatListCommands(const json& r) {
   const json& cmds = member(r, "commands");
   if (!cmds.is_array() || cmds.empty()) return "no commands\n";
@@ -342,6 +475,7 @@ std::string formatTable(const std::vector<std::string>& headers, const std::stri
       s += right ? gap + cell : cell + (last ? "" : gap);
       if (!last) s += "  ";
     }
+    s.erase(s.find_last_not_of(' ') + 1);  // empty trailing cells leave no spaces behind
     return s + "\n";
   };
   std::string out = line(headers);
@@ -359,7 +493,10 @@ std::string formatResult(const std::string& verb, const json& result) {
   if (verb == "stats") return formatStats(result);
   if (verb == "list-commands") return formatListCommands(result);
   if (verb == "version") return formatVersion(result);
-  return formatTree(result);  // latency show/clear, pmd perf: shapes still evolving
+  if (verb == "latency show") return formatLatencyShow(result);
+  if (verb == "latency clear") return formatCleared("latency", result);
+  if (verb == "pmd perf") return formatPmdPerf(result);
+  return formatTree(result);
 }
 
 CtlCli::CtlCli(CLI::App& app) : app_(app) {

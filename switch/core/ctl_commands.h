@@ -72,13 +72,15 @@ class CtlCli {
   bool clear_ = false, histogram_ = false;
 };
 
-// Human output for a verb's result; verbs without a fixed shape print an indented key/value tree.
+// Human output for a verb's result (times in µs for `latency show` and `pmd perf`); verbs without
+// a fixed shape print an indented key/value tree.
 std::string formatResult(const std::string& verb, const nlohmann::json& result);
 
 // `result` of any shape as an indented key: value tree.
 std::string formatTree(const nlohmann::json& result);
 
-// Left-aligned columns ('l') or right-aligned ('r') per `align` character; two spaces apart.
+// Left-aligned columns ('l') or right-aligned ('r') per `align` character; two spaces apart, no
+// trailing spaces.
 std::string formatTable(const std::vector<std::string>& headers, const std::string& align,
                         const std::vector<std::vector<std::string>>& rows,
                         const std::string& indent = "");

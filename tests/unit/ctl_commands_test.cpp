@@ -275,7 +275,7 @@ TEST(CtlFormat, GenericTreeForAnyShape) {
   json r = json::parse(R"({"ports": [{"name": "vm1", "p50_us": 3.5, "p99_us": 12,
     "histogram": [{"le_us": 1, "count": 5}, {"le_us": 2, "count": 0}]}],
     "since_s": 10.25, "empty": [], "none": null, "flag": true, "nested": {"a": {"b": [1, 2]}}})");
-  EXPECT_EQ(formatResult("latency show", r),
+  EXPECT_EQ(formatResult("some new verb", r),
             "empty: []\n"
             "flag:    true\n"
             "nested:\n"
@@ -293,8 +293,92 @@ TEST(CtlFormat, GenericTreeForAnyShape) {
             "    p50_us: 3.5\n"
             "    p99_us: 12\n"
             "since_s: 10.25\n");
-  EXPECT_EQ(formatResult("pmd perf", json(42)), "42\n");
-  EXPECT_EQ(formatResult("latency clear", json{{"cleared", {"vm1"}}}), "cleared:\n  - vm1\n");
+  EXPECT_EQ(formatResult("some new verb", json(42)), "42\n");
+}
+
+// latency.show as the daemon answers it (switch_api.cpp portLatency), values in ns.
+const json kLatency = json::parse(R"({"ports": [
+  {"name": "vm1", "latency_budget_us": 50, "over_budget": 3,
+   "ingress": {"count": 1000, "mean_ns": 2837.44, "p50_ns": 2500, "p90_ns": 3100.5,
+               "p99_ns": 8200, "p999_ns": 15300, "p9999_ns": 20100, "max_ns": 28374400},
+   "egress": {"count": 990, "mean_ns": 350.4, "p50_ns": 300, "p90_ns": 420, "p99_ns": 99990,
+              "p999_ns": 123456, "p9999_ns": 123456, "max_ns": 123456}},
+  {"name": "uplink0", "latency_budget_us": 0, "over_budget": 0,
+   "ingress": {"count": 0, "mean_ns": 0, "p50_ns": 0, "p90_ns": 0, "p99_ns": 0, "p999_ns": 0,
+               "p9999_ns": 0, "max_ns": 0},
+   "egress": {"count": 0, "mean_ns": 0, "p50_ns": 0, "p90_ns": 0, "p99_ns": 0, "p999_ns": 0,
+              "p9999_ns": 0, "max_ns": 0}}]})");
+
+TEST(CtlFormat, LatencyShowInMicroseconds) {
+  EXPECT_EQ(formatResult("latency show", kLatency),
+            "PORT     DIR      COUNT  MEAN   P50   P90    P99  P99.9  P99.99    MAX  BUDGET  "
+            "OVER-BUDGET\n"
+            "vm1      ingress   1000  2.84  2.50  3.10   8.20   15.3    20.1  28374\n"
+            "         egress     990  0.35  0.30  0.42  100.0    123     123    123      50  "
+            "          3\n"
+            "uplink0  ingress      0     -     -     -      -      -       -      -\n"
+            "         egress       0     -     -     -      -      -       -      -    none  "
+            "          -\n"
+            "times in µs: residence from the rx burst to the hand-off to the egress port, by "
+            "ingress and egress port;\n"
+            "the budget (µs) applies on egress, OVER-BUDGET counts the packets above it\n");
+  EXPECT_EQ(formatResult("latency show", json::parse(R"({"ports": []})")), "no ports\n");
+}
+
+TEST(CtlFormat, LatencyHistogramBucketsWithBarAndCumulativeShare) {
+  json r = kLatency;
+  r["ports"].erase(1);
+  r["ports"][0]["ingress_buckets"] = json::parse(R"([{"le_ns": 2047, "count": 500},
+    {"le_ns": 4095, "count": 499}, {"le_ns": 28374400, "count": 1}])");
+  r["ports"][0]["egress_buckets"] = json::array();
+  const std::string out = formatResult("latency show", r);
+  const std::string tail =
+      "\n"
+      "vm1 ingress histogram (1000 packets):\n"
+      "    <= US  COUNT  CUMULATIVE\n"
+      "     2.05    500     50.00 %  ########################################\n"
+      "     4.09    499     99.90 %  ########################################\n"
+      "    28374      1    100.00 %  #\n"
+      "\n"
+      "vm1 egress histogram (990 packets):\n"
+      "    no samples\n";
+  ASSERT_GE(out.size(), tail.size());
+  EXPECT_EQ(out.substr(out.size() - tail.size()), tail) << out;
+}
+
+TEST(CtlFormat, PmdPerf) {
+  json r = json::parse(R"({"tsc_hz": 2400000000, "pmds": [
+    {"id": 0, "core": 1, "sched": "SCHED_FIFO:50", "iterations": 123456789, "busy_pct": 12.34,
+     "rxqs": [], "longest_stall_us": 28374.4, "longest_stall_at": "2026-11-22T08:55:01Z",
+     "iteration": {"count": 123456789, "mean_ns": 81.2, "p50_ns": 64, "p90_ns": 120,
+                   "p99_ns": 900, "p999_ns": 4100, "p9999_ns": 12000, "max_ns": 28374400},
+     "poll_gap": {"count": 123456789, "mean_ns": 82, "p50_ns": 64, "p90_ns": 121, "p99_ns": 905,
+                  "p999_ns": 4200, "p9999_ns": 12500, "max_ns": 28374400}},
+    {"id": 1, "core": 3, "sched": "SCHED_OTHER", "iterations": 0, "busy_pct": 0, "rxqs": [],
+     "longest_stall_us": 0, "longest_stall_at": null,
+     "iteration": {"count": 0}, "poll_gap": {"count": 0}}]})");
+  EXPECT_EQ(formatResult("pmd perf", r),
+            "PMD  CORE  SCHED          ITERATIONS    BUSY  LONGEST-STALL  STALL-AT\n"
+            "  0     1  SCHED_FIFO:50   123456789  12.3 %          28374  2026-11-22T08:55:01Z\n"
+            "  1     3  SCHED_OTHER             0   0.0 %           0.00  -\n"
+            "\n"
+            "PMD  TIME           COUNT  MEAN   P50   P90   P99  P99.9  P99.99    MAX\n"
+            "  0  iteration  123456789  0.08  0.06  0.12  0.90   4.10    12.0  28374\n"
+            "  0  poll gap   123456789  0.08  0.06  0.12  0.91   4.20    12.5  28374\n"
+            "  1  iteration          0     -     -     -     -      -       -      -\n"
+            "  1  poll gap           0     -     -     -     -      -       -      -\n"
+            "times in µs; iteration: one pass of the poll loop; poll gap: between two polls of "
+            "the same rx queue;\n"
+            "longest stall: the longest poll gap since start\n"
+            "TSC 2.400 GHz\n");
+  EXPECT_EQ(formatResult("pmd perf", json::parse(R"({"pmds": []})")), "no PMD threads\n");
+}
+
+TEST(CtlFormat, LatencyClear) {
+  EXPECT_EQ(formatResult("latency clear", json{{"cleared", {"vm1", "vm2"}}}),
+            "cleared latency of vm1, vm2\n");
+  EXPECT_EQ(formatResult("latency clear", json{{"cleared", json::array()}}),
+            "no ports: no latency cleared\n");
 }
 
 TEST(CtlFormat, MissingFieldsPrintDashes) {

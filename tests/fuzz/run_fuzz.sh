@@ -27,9 +27,11 @@ binary=$out/fuzz_$target
 if [[ ! -x "$binary" ]] || [[ -n "$(find "$here/fuzz_$target.cpp" "$core" "$0" -newer "$binary" \
     -print -quit)" ]]; then
   echo "building $binary"
-  # toml++ header-only, so that its parser is instrumented too.
+  # toml++ header-only, so that its parser is instrumented too, with its assertions on: an
+  # assertion there is undefined behaviour in the library the daemon links (built without them).
   "$cxx" -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -DTOML_HEADER_ONLY=1 -DRTVS_VERSION='"fuzz"' -I"$root" \
+    -fno-sanitize-recover=undefined -DTOML_HEADER_ONLY=1 \
+    -DRTVS_VERSION='"fuzz"' -I"$root" \
     "$here/fuzz_$target.cpp" "${sources[@]}" -o "$binary.tmp" -pthread
   mv "$binary.tmp" "$binary"
 fi
@@ -37,7 +39,7 @@ fi
 # Regression inputs: every crash found so far, replayed first.
 regressions=$here/regressions/$target
 if [[ -d "$regressions" ]] && compgen -G "$regressions/*" >/dev/null; then
-  "$binary" -runs=1 "$regressions"/*
+  "$binary" -error_exitcode=1 "$regressions"/*
 fi
 
 # Fuzz from a copy of the seed corpus (new inputs stay out of the source tree).
@@ -48,4 +50,5 @@ dict=()
 [[ ! -f "$here/$target.dict" ]] || dict=(-dict="$here/$target.dict")
 cd "$out"
 exec "$binary" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/${target}-" "$work"
+  -max_len=65536 -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 \
+  -artifact_prefix="$out/${target}-" "$work"

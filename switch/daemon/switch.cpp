@@ -158,12 +158,43 @@ void Switch::publish() {
     next->ports[i] = p->dp.get();
     next->port_list.push_back(i);
     for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) {
-      next->rxqs[p->rxq_pmd[q]].push_back(RxqRef{p->dp.get(), q});
+      if (p->rxq_pmd[q] != kMoving) next->rxqs[p->rxq_pmd[q]].push_back(RxqRef{p->dp.get(), q});
     }
   }
   snapshot_.store(next.get(), std::memory_order_release);
   if (pmds_running_) rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
   current_ = std::move(next);
+}
+
+std::vector<RxqSlot> Switch::currentPlan() const {
+  std::vector<RxqSlot> plan;
+  for (uint16_t i = 0; i < kMaxPorts; ++i) {
+    const PortRec* p = by_index_[i];
+    if (p == nullptr) continue;
+    for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) plan.push_back({i, q, p->rxq_pmd[q]});
+  }
+  return plan;
+}
+
+// After a port went away: queues move from the busiest PMDs to idle ones. A moving queue is
+// first taken off its old PMD (one grace period), then given to the new one, so that no two
+// PMDs ever poll it at once.
+void Switch::rebalance() {
+  const std::vector<RxqSlot> before = currentPlan();
+  const std::vector<RxqSlot> after = planRebalance(before, pmdCount());
+  std::vector<size_t> moved;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].pmd != after[i].pmd) moved.push_back(i);
+  }
+  if (moved.empty()) return;
+  for (size_t i : moved) by_index_[before[i].port]->rxq_pmd[before[i].queue] = kMoving;
+  publish();
+  for (size_t i : moved) {
+    by_index_[after[i].port]->rxq_pmd[after[i].queue] = after[i].pmd;
+    spdlog::info("port {} rx queue {} moved from pmd {} to pmd {}",
+                 by_index_[after[i].port]->spec.name, after[i].queue, before[i].pmd, after[i].pmd);
+  }
+  publish();
 }
 
 Switch::PortRec& Switch::findPort(const std::string& name) {
@@ -294,14 +325,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
   for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
 
   // Each rx queue goes to the PMD that polls the fewest queues now.
-  std::vector<unsigned> load(pmds_.size(), 0);
-  for (const auto& [n, p] : ports_) {
-    for (unsigned pmd : p->rxq_pmd) ++load[pmd];
-  }
-  for (uint16_t q = 0; q < spec.queues; ++q) {
-    const unsigned pmd = static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
-    rec->rxq_pmd.push_back(pmd);
-    ++load[pmd];
+  for (const RxqSlot& slot : planAdd(currentPlan(), index, spec.queues, pmdCount())) {
+    if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
   }
   rec->baseline = totals(index);
   latency(index, rec->lat_in_base, rec->lat_out_base);
@@ -335,6 +360,7 @@ void Switch::delPort(const std::string& name) {
   by_port_id_.erase(port_id);
   spdlog::info("port {} removed", name);
   ports_.erase(name);
+  rebalance();
 }
 
 void Switch::delAllPorts() {

@@ -22,6 +22,7 @@
 #include "switch/core/jsonrpc.h"
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
+#include "switch/core/rxq_plan.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
 
@@ -81,7 +82,11 @@ class Switch {
     HistogramSnapshot lat_in_base, lat_out_base;
   };
 
+  static constexpr unsigned kMoving = ~0u;  // rxq_pmd of a queue between two PMDs
+
   PortRec& findPort(const std::string& name);
+  std::vector<RxqSlot> currentPlan() const;
+  void rebalance();
   void publish();
   void setLink(PortRec& p, bool up);
   void drainLearnRings(bool discard_for_removed, uint16_t removed_index);

@@ -20,25 +20,13 @@ std::string configErrorOf(const std::string& toml) {
   return "";
 }
 
-// toml++ 3.3 asserts (when built with assertions) on a control character where a table key
-// starts: refused before toml++ parses, with the line.
+// Control characters are not TOML (toml++ 3.3 with assertions aborts on "[[\x02]]"): refused
+// before toml++ parses, with the line.
 TEST(ConfigFuzzRegression, ControlCharacterWhereAKeyStarts) {
   EXPECT_EQ(configErrorOf("[[\x02]]\n").rfind("fuzz.toml:1: byte 0x02", 0), 0u);
   EXPECT_EQ(configErrorOf("[\x01]\n").rfind("fuzz.toml:1: byte 0x01", 0), 0u);
   EXPECT_EQ(configErrorOf("pmd-cores = \"1\"\n[[\x7f]]\n").rfind("fuzz.toml:2: byte 0x7F", 0),
             0u);
-}
-
-// toml++ 3.3 asserts (undefined behaviour without assertions) when a table header's key starts
-// with anything but a key character.
-TEST(ConfigFuzzRegression, TableHeaderWithoutKeyStart) {
-  for (const char* text : {"[&]\n", "[[=]]\n", "pmd-cores = \"1\"\n  [\t#]\n", "[\n"}) {
-    EXPECT_NE(configErrorOf(text).find("a table header needs a key"), std::string::npos) << text;
-  }
-  EXPECT_EQ(configErrorOf("pmd-cores = \"1\"\n[&]\n").rfind("fuzz.toml:2: ", 0), 0u);
-  // Empty headers and end of file are left to toml++, which reports them itself.
-  EXPECT_NE(configErrorOf("[]\n"), "");
-  EXPECT_NE(configErrorOf("["), "");
 }
 
 // toml++ 3.3 reaches code it marks unreachable (undefined behaviour) in its whitespace test for

@@ -55,7 +55,7 @@ std::string fixed1(const json& o, const char* key, const char* unit) {
   const json& v = member(o, key);
   if (!v.is_number()) return field(o, key);
   char buf[48];
-  std::snprintf(buf, sizeof(buf), "%.1f %s", v.get<double>(), unit);
+  std::snprintf(buf, sizeof(buf), *unit ? "%.1f %s" : "%.1f", v.get<double>(), unit);
   return buf;
 }
 
@@ -168,7 +168,8 @@ std::string formatPmdShow(const json& r) {
   std::vector<std::vector<std::string>> rows, rxqs;
   for (const auto& p : pmds) {
     rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
-                    fixed1(p, "busy_pct", "%")});
+                    fixed1(p, "busy_pct", "%"), field(p, "rx_packets"),
+                    fixed1(p, "busy_cycles_per_packet", "")});
     if (const json& q = member(p, "rxqs"); q.is_array()) {
       for (const auto& e : q) {
         rxqs.push_back(
@@ -176,7 +177,8 @@ std::string formatPmdShow(const json& r) {
       }
     }
   }
-  std::string out = formatTable({"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY"}, "rrlrr", rows);
+  std::string out = formatTable(
+      {"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY", "RX-PKTS", "CYCLES/PKT"}, "rrlrrrr", rows);
   out += "\n";
   out += rxqs.empty() ? "no rx queues assigned\n"
                       : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);

@@ -129,6 +129,16 @@ class Switch {
   uint64_t last_age_tsc_ = 0, last_link_poll_tsc_ = 0, last_budget_tsc_ = 0;
   std::array<uint64_t, kMaxPorts> budget_seen_{};
   uint64_t pmd_busy_base_[kMaxPmds] = {}, pmd_idle_base_[kMaxPmds] = {};
+  uint64_t pmd_rx_base_[kMaxPmds] = {};
+  // rx queue busy cycles at the last stats.clear, per PMD, port index and queue.
+  std::vector<uint64_t> rxq_busy_base_ =
+      std::vector<uint64_t>(size_t{kMaxPmds} * kMaxPorts * kMaxPortQueues);
+  uint64_t& rxqBusyBase(unsigned pmd, unsigned port, unsigned queue) {
+    return rxq_busy_base_[(size_t{pmd} * kMaxPorts + port) * kMaxPortQueues + queue];
+  }
+  uint64_t rxqBusyBase(unsigned pmd, unsigned port, unsigned queue) const {
+    return rxq_busy_base_[(size_t{pmd} * kMaxPorts + port) * kMaxPortQueues + queue];
+  }
   std::vector<HistogramSnapshot> pmd_iter_base_, pmd_gap_base_;
 };
 

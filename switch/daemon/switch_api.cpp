@@ -24,6 +24,13 @@ double pct(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
+// Frames this PMD received, on all its rx queues, since start (the counters only grow).
+uint64_t pmdRxPackets(const PmdStats& s) {
+  uint64_t n = 0;
+  for (const PortCounters& c : s.ports) n += c.rx_packets.get();
+  return n;
+}
+
 std::string optString(const json& params, const char* key) {
   if (!params.is_object() || !params.contains(key) || params.at(key).is_null()) return {};
   if (!params.at(key).is_string()) {
@@ -118,9 +125,11 @@ json Switch::pmdObject(const Pmd& pmd) const {
   const unsigned id = pmd.id();
   const uint64_t busy = s.busy_cycles.get() - pmd_busy_base_[id];
   const uint64_t idle = s.idle_cycles.get() - pmd_idle_base_[id];
+  const uint64_t rx = pmdRxPackets(s) - pmd_rx_base_[id];
   json rxqs = json::array();
   for (const RxqRef& q : snapshot_.load(std::memory_order_acquire)->rxqs[id]) {
-    const uint64_t qb = s.rxq_busy_cycles[q.port->index][q.queue].get();
+    const uint64_t qb = s.rxq_busy_cycles[q.port->index][q.queue].get() -
+                        rxqBusyBase(id, q.port->index, q.queue);
     rxqs.push_back({{"port", q.port->name}, {"queue", q.queue}, {"busy_pct", pct(qb, busy + idle)}});
   }
   std::string sched = "SCHED_OTHER";
@@ -132,6 +141,8 @@ json Switch::pmdObject(const Pmd& pmd) const {
           {"sched", sched},
           {"iterations", s.iterations.get()},
           {"busy_pct", pct(busy, busy + idle)},
+          {"rx_packets", rx},
+          {"busy_cycles_per_packet", rx ? static_cast<double>(busy) / rx : 0.0},
           {"learn_events", s.learn_posted.get()},
           {"learn_events_dropped", s.learn_ring_full.get()},
           {"rxqs", rxqs}};
@@ -277,6 +288,12 @@ void Switch::registerMethods(RpcDispatcher& d) {
       for (const auto& p : pmds_) {
         pmd_busy_base_[p->id()] = p->stats().busy_cycles.get();
         pmd_idle_base_[p->id()] = p->stats().idle_cycles.get();
+        pmd_rx_base_[p->id()] = pmdRxPackets(p->stats());
+        for (unsigned port = 0; port < kMaxPorts; ++port) {
+          for (unsigned q = 0; q < kMaxPortQueues; ++q) {
+            rxqBusyBase(p->id(), port, q) = p->stats().rxq_busy_cycles[port][q].get();
+          }
+        }
       }
     }
     return json{{"cleared", names}};

@@ -150,6 +150,18 @@ class DpdkProcess:
         except queue.Empty:
             raise GuestError(f"{self.name} (pid {self.pid}): no output in {timeout} s") from None
 
+    def drain_output(self):
+        """Every stdout line queued so far (without waiting), e.g. what a process printed
+        on its way out after stop()."""
+        lines = []
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                return lines
+            if line is not None:
+                lines.append(line)
+
     def stderr_text(self, limit=4000):
         if not self._log.closed:
             self._log.flush()

@@ -46,6 +46,7 @@ struct Options {
   double max_duration_s = 5, trial_s = 2, tput_warmup_s = 0.2, resolution = 0.01;
   std::vector<double> loss_ratios = {0, 0.0001};
   unsigned max_trials = 12;
+  bool max_only = false;
 };
 
 // The probe's own noise floor: how often and how long its polling loop did not run.
@@ -235,11 +236,13 @@ int probeMain(int argc, char** argv) {
   tput->add_option("--max-trials", o.max_trials, "most trials per search")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  tput->add_flag("--max-only", o.max_only, "only the maximum-rate run, no loss searches");
   app.require_subcommand(1);
 
   guest::PortArgs pa, pb;
   try {
     app.parse(argc, argv);
+    if (o.max_only) o.loss_ratios.clear();
     const std::string mode = o.vhost == "server" ? ",server=1" : "";
     // Above 1518 B the ports' MTU follows the frame size (jumbo).
     const std::string common = mode + ",queue_size=" + std::to_string(o.queue_size) +

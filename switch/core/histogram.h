@@ -44,7 +44,6 @@ class Histogram {
   void recordN(uint64_t v, uint64_t n) noexcept {
     auto& c = counts_[bucketOf(v)];
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    count_.store(count_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     sum_.store(sum_.load(std::memory_order_relaxed) + v * n, std::memory_order_relaxed);
     if (v > max_.load(std::memory_order_relaxed)) max_.store(v, std::memory_order_relaxed);
   }
@@ -55,7 +54,8 @@ class Histogram {
 
  private:
   std::array<std::atomic<uint64_t>, kBuckets> counts_{};
-  std::atomic<uint64_t> count_{0}, sum_{0}, max_{0};
+  // No total count: readers sum the buckets (one load and store less per record).
+  std::atomic<uint64_t> sum_{0}, max_{0};
 };
 
 // A plain copy for readers: merge (+=), subtract a baseline (for "clear"), percentiles.

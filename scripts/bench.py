@@ -11,13 +11,16 @@ nice 19:
 - max: the maximum forwarding rate (the probe sends as fast as A's port takes frames), with the
   switch's own busy cycles per packet over that run (its capacity, whatever the probe offers);
 - search: the zero-loss and 0.01%-loss rates by binary search (RFC 2544 style);
-- rtvswitch once more with `--no-latency-accounting`, max only: the accounting's cost.
+- rtvswitch once more with `--no-latency-accounting`, max only, in each run and then in
+  `--accounting-pairs` extra alternating on/off pairs: the accounting's cost.
 Each measurement gets a fresh switch. The probe's own loop gaps in the latency runs are the noise
 floor of the run.
 
 Everything goes to OUT (default build/bench/<UTC time>/): the probe's JSON per switch, run and
-mode (<switch>-run<N>-<latency|max|search>.json), summary.json (medians, ranges, ratios to the reference, targets), summary.md (the tables),
-latency.png (gnuplot: the latency distributions, merged over runs) with its data and script.
+mode (<switch>-run<N>-<latency|max|search>.json; runs a1, a2, ... are the extra accounting
+pairs), summary.json (medians, ranges, ratios to the reference, targets), summary.md (the
+tables), latency.png (gnuplot: the latency distributions, merged over runs), its data and
+script.
 Exit status: 0 when every measurement ran (targets missed are reported, not errors), 1 when a
 measurement failed, 2 for bad options.
 """
@@ -58,11 +61,13 @@ TARGET_ACCOUNTING = 0.97     # accounting on >= 0.97 x off
 PROFILES = {
     # name: runs, rates, latency duration/warm-up, throughput max duration/trial/max trials, losses
     "full": dict(runs=3, rates="10000,100000,1000000", duration=5.0, warmup=1.0,
-                 max_duration=5.0, trial=2.0, max_trials=10, loss="0,0.0001"),
+                 max_duration=5.0, trial=2.0, max_trials=10, loss="0,0.0001",
+                 accounting_pairs=5),
     "quick": dict(runs=1, rates="10000,100000,1000000", duration=2.0, warmup=0.5,
-                  max_duration=2.0, trial=1.0, max_trials=5, loss="0,0.0001"),
+                  max_duration=2.0, trial=1.0, max_trials=5, loss="0,0.0001",
+                  accounting_pairs=1),
     "smoke": dict(runs=1, rates="10000", duration=0.5, warmup=0.2,
-                  max_duration=0.5, trial=0.3, max_trials=2, loss="0"),
+                  max_duration=0.5, trial=0.3, max_trials=2, loss="0", accounting_pairs=0),
 }
 
 
@@ -355,10 +360,13 @@ def summarize(records, args, switches):
             pr["searches"] = {s["loss_threshold"]: s["rate_pps"]
                               for s in p["throughput"]["searches"]}
     runs = range(1, args.runs + 1)
+    # Extra on/off pairs of the accounting comparison (runs "a1", "a2", ...), used only there.
+    acct_runs = list(runs) + [f"a{k}" for k in
+                              range(1, getattr(args, "accounting_pairs", 0) + 1)]
     rates = [int(float(x)) for x in args.rates.split(",")]
     losses = [float(x) for x in args.loss.split(",")]
 
-    def over_runs(sw, get):
+    def over_runs(sw, get, runs=runs):
         out = []
         for n in runs:
             pr = per_run.get((sw, n))
@@ -396,14 +404,14 @@ def summarize(records, args, switches):
         if any(v for v in t.values()):
             tput[sw] = t
 
-    def compare(sw, ref, get, invert=False):
+    def compare(sw, ref, get, invert=False, runs=runs):
         """Ratio sw/ref of the medians (ref/sw when invert: for costs), and the range of the
         same-run ratios."""
-        a, b = spread(over_runs(sw, get)), spread(over_runs(ref, get))
+        a, b = spread(over_runs(sw, get, runs)), spread(over_runs(ref, get, runs))
         if not a or not b:
             return None
         same = []
-        for x, y in zip(over_runs(sw, get), over_runs(ref, get)):
+        for x, y in zip(over_runs(sw, get, runs), over_runs(ref, get, runs)):
             if x is not None and y:
                 same.append(y / x if invert and x else None if invert else x / y)
         return {"of_medians": ratio(b["median"], a["median"]) if invert
@@ -429,14 +437,18 @@ def summarize(records, args, switches):
 
     accounting = None
     if "rtvswitch" in tput and "rtvswitch-noacct" in tput:
-        accounting = {"on_pps": tput["rtvswitch"]["max_rx_pps"],
-                      "off_pps": tput["rtvswitch-noacct"]["max_rx_pps"],
-                      "on_cycles_per_packet": tput["rtvswitch"]["busy_cycles_per_packet"],
-                      "off_cycles_per_packet":
-                          tput["rtvswitch-noacct"]["busy_cycles_per_packet"],
-                      "rate_on_over_off": compare("rtvswitch", "rtvswitch-noacct", max_rx),
-                      "capacity_on_over_off": compare("rtvswitch", "rtvswitch-noacct",
-                                                      lambda pr: pr["cpp"], invert=True)}
+        def cpp(pr):
+            return pr["cpp"]
+        accounting = {
+            "pairs": len([n for n in acct_runs if per_run.get(("rtvswitch", n), {}).get("max")
+                          and per_run.get(("rtvswitch-noacct", n), {}).get("max")]),
+            "on_pps": spread(over_runs("rtvswitch", max_rx, acct_runs)),
+            "off_pps": spread(over_runs("rtvswitch-noacct", max_rx, acct_runs)),
+            "on_cycles_per_packet": spread(over_runs("rtvswitch", cpp, acct_runs)),
+            "off_cycles_per_packet": spread(over_runs("rtvswitch-noacct", cpp, acct_runs)),
+            "rate_on_over_off": compare("rtvswitch", "rtvswitch-noacct", max_rx, runs=acct_runs),
+            "capacity_on_over_off": compare("rtvswitch", "rtvswitch-noacct", cpp, invert=True,
+                                            runs=acct_runs)}
 
     noise_sum = {}
     for sw, ns in noise.items():
@@ -571,6 +583,8 @@ def markdown(summary, meta, switches):
     acc = summary["accounting"]
     if acc:
         lines += ["## Cost of the latency accounting", "",
+                  f"rtvswitch with and without `--no-latency-accounting`, maximum-rate runs, "
+                  f"{acc['pairs']} pairs (the runs' and the extra alternating pairs):", "",
                   f"- maximum rate: on {fmt(acc['on_pps'], 1e-6, 3)} Mpps, off "
                   f"{fmt(acc['off_pps'], 1e-6, 3)} Mpps: on / off = "
                   f"{fmt_ratio(acc['rate_on_over_off'])}",
@@ -687,6 +701,9 @@ def parse_args(argv):
     p.add_argument("--max-trials", type=int, help="most trials per search")
     p.add_argument("--loss", help="loss ratios to search for (default 0,0.0001)")
     p.add_argument("--max-only", action="store_true", help="no loss-rate searches")
+    p.add_argument("--accounting-pairs", type=int,
+                   help="extra alternating maximum-rate runs of rtvswitch with and without "
+                   "latency accounting, for its cost (default 5; quick 1, smoke 0)")
     p.add_argument("--no-latency", action="store_true", help="throughput only")
     p.add_argument("--no-throughput", action="store_true", help="latency only")
     p.add_argument("--size", type=int, default=64, help="frame size, 60-1518 (default 64)")
@@ -698,6 +715,8 @@ def parse_args(argv):
             setattr(args, k, v)
     if args.runs < 1:
         p.error("--runs: at least 1")
+    if args.accounting_pairs < 0:
+        p.error("--accounting-pairs: 0 or more")
     try:
         rates = [float(x) for x in args.rates.split(",")]
         losses = [float(x) for x in args.loss.split(",")]
@@ -763,6 +782,18 @@ def main(argv):
                 except (BenchError, dp.GuestError, RuntimeError, OSError, ValueError) as e:
                     print(f"  {sw} {mode} run {run}: FAILED: {e}", file=sys.stderr, flush=True)
                     failures.append({"switch": sw, "mode": mode, "run": run, "error": str(e)})
+    if "rtvswitch" in args.switches and "rtvswitch-noacct" in args.switches and \
+            not args.no_throughput:
+        for k in range(1, args.accounting_pairs + 1):
+            print(f"accounting pair {k}/{args.accounting_pairs}", flush=True)
+            pair = ["rtvswitch", "rtvswitch-noacct"]
+            for sw in pair if k % 2 else pair[::-1]:
+                try:
+                    records.append(measure(args, sw, "max", f"a{k}", out_dir))
+                except (BenchError, dp.GuestError, RuntimeError, OSError, ValueError) as e:
+                    print(f"  {sw} max pair {k}: FAILED: {e}", file=sys.stderr, flush=True)
+                    failures.append({"switch": sw, "mode": "max", "run": f"a{k}",
+                                     "error": str(e)})
     if records:
         meta["dpdk"] = records[0]["probe"].get("dpdk", "?")
     meta["load_end"] = os.getloadavg()[0]

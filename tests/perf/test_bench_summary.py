@@ -49,6 +49,7 @@ class Args:
     runs = 3
     rates = "100000"
     loss = "0,0.0001"
+    accounting_pairs = 1
 
 
 class Summary(unittest.TestCase):
@@ -66,6 +67,9 @@ class Summary(unittest.TestCase):
         # accounting off: 10 Mpps at 245 cycles (run 3 missing: a failed measurement)
         for run in (1, 2):
             recs.append(max_record("rtvswitch-noacct", run, 10e6, 245))
+        # One extra accounting pair: counts for the accounting only, not in the main tables.
+        recs += [max_record("rtvswitch", "a1", 1e6, 250),
+                 max_record("rtvswitch-noacct", "a1", 10e6, 245)]
         self.s = bench.summarize(recs, Args(), ["testpmd", "rtvswitch", "rtvswitch-noacct"])
 
     def test_medians_and_ranges(self):
@@ -77,6 +81,8 @@ class Summary(unittest.TestCase):
         self.assertEqual(self.s["throughput"]["testpmd"]["loss_0.0001_pps"]["median"], 2e6)
         self.assertEqual(self.s["throughput"]["testpmd"]["capacity_pps"]["median"], HZ / 200)
         self.assertEqual(self.s["throughput"]["rtvswitch-noacct"]["max_rx_pps"]["n"], 2)
+        self.assertEqual(self.s["throughput"]["rtvswitch"]["max_rx_pps"]["n"], 3)
+        self.assertEqual(self.s["throughput"]["rtvswitch"]["max_rx_pps"]["median"], 9e6)
 
     def test_ratios_to_the_reference(self):
         r = self.s["ratios_to_reference"]["rtvswitch"]
@@ -92,9 +98,12 @@ class Summary(unittest.TestCase):
 
     def test_accounting_cost(self):
         a = self.s["accounting"]
+        self.assertEqual(a["pairs"], 3)  # runs 1, 2 and the extra pair; run 3 lacks "off"
+        self.assertEqual(a["on_pps"]["n"], 4)
         self.assertAlmostEqual(a["rate_on_over_off"]["of_medians"], 0.9)
+        self.assertAlmostEqual(a["rate_on_over_off"]["same_run"]["min"], 0.1)
         self.assertAlmostEqual(a["capacity_on_over_off"]["of_medians"], 245 / 250)
-        self.assertEqual(a["capacity_on_over_off"]["same_run"]["n"], 2)
+        self.assertEqual(a["capacity_on_over_off"]["same_run"]["n"], 3)
 
     def test_noise_from_latency_runs_only(self):
         self.assertEqual(self.s["noise"]["testpmd"]["gaps_over_5us_per_s"]["median"], 10.0)

@@ -289,7 +289,7 @@ def measure(args, kind, mode, run, out_dir):
         prefix = g.prefix("probe")
         argv = ["nice", "-n", "19", dp.find_binary("rtvswitch-probe"), "--file-prefix", prefix,
                 "--port-a", a, "--port-b", b, "--vhost", "server", "--lcore", PROBE_CORE,
-                "--size", str(args.size), "--json", out] + mode_args
+                "--size", str(args.size), "--flows", str(args.flows), "--json", out] + mode_args
         probe = g.start(argv, prefix, "rtvswitch-probe", stdin=False)
         deadline = time.monotonic() + 60
         while not (os.path.exists(a) and os.path.exists(b)):
@@ -528,9 +528,10 @@ def markdown(summary, meta, switches):
              + ("" if "ovs" in switches else f"; OVS-DPDK: {meta['ovs']}"),
              f"- runs: {meta['runs']}; each figure is the median over runs with the [min-max] "
              "range; ratios are of the medians, with the range of the same-run ratios",
-             f"- probe: {meta['size']} B frames, CPU {PROBE_CORE} at nice 19; switch PMD on CPU "
-             f"{SWITCH_CORE}; latency {meta['duration']} s per rate after {meta['warmup']} s "
-             f"warm-up; throughput: maximum rate over {meta['max_duration']} s, searches of "
+             f"- probe: {meta['size']} B frames, {meta.get('flows', 1)} flow(s), CPU "
+             f"{PROBE_CORE} at nice 19; switch PMD on CPU {SWITCH_CORE}; latency "
+             f"{meta['duration']} s per rate after {meta['warmup']} s warm-up; throughput: "
+             f"maximum rate over {meta['max_duration']} s, searches of "
              f"{meta['trial']} s trials", ""]
     lat = summary["latency"]
     ratios = summary["ratios_to_reference"]
@@ -707,6 +708,8 @@ def parse_args(argv):
     p.add_argument("--no-latency", action="store_true", help="throughput only")
     p.add_argument("--no-throughput", action="store_true", help="latency only")
     p.add_argument("--size", type=int, default=64, help="frame size, 60-1518 (default 64)")
+    p.add_argument("--flows", type=int, default=1,
+                   help="MAC pairs the probe cycles through, frame by frame (default 1)")
     p.add_argument("--verbose", action="store_true", help="print the probe's tables")
     args = p.parse_args(argv)
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
@@ -717,6 +720,8 @@ def parse_args(argv):
         p.error("--runs: at least 1")
     if args.accounting_pairs < 0:
         p.error("--accounting-pairs: 0 or more")
+    if not 1 <= args.flows <= 1024:
+        p.error("--flows: 1 to 1024")
     try:
         rates = [float(x) for x in args.rates.split(",")]
         losses = [float(x) for x in args.loss.split(",")]
@@ -759,6 +764,7 @@ def main(argv):
             "command": " ".join(["scripts/bench.sh"] + argv), "commit": git_commit(),
             "host": f"{platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}",
             "load_start": os.getloadavg()[0], "runs": args.runs, "size": args.size,
+            "flows": args.flows,
             "duration": args.duration, "warmup": args.warmup,
             "max_duration": args.max_duration, "trial": args.trial,
             "ovs": ("installed" if args.have_ovs else "not installed"), "dpdk": "?"}

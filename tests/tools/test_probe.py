@@ -103,6 +103,11 @@ class ProbeAgainstTestpmd(unittest.TestCase):
             r, _ = run_probe(g, [socks[0], socks[0]], ["latency"])
             self.assertEqual(r.returncode, 2)
             self.assertIn("--port-b", r.stderr)
+            for bad in (["--flows", "0"], ["--flows", "1025"],
+                        ["--flows", "2", "--mac-b", "52:54:00:72:71:0a"]):
+                r, _ = run_probe(g, socks, bad + ["latency"])
+                self.assertEqual(r.returncode, 2, bad)
+                self.assertIn("--flows", r.stderr, bad)
             r, _ = run_probe(g, socks, ["latency"], link_timeout=1)
             self.assertEqual(r.returncode, 1)
             self.assertIn("--link-timeout", r.stderr)

@@ -35,7 +35,7 @@ struct Options {
   guest::EalOptions eal;
   std::string port_a, port_b, vhost = "server", mac_a = "52:54:00:72:70:0a",
                               mac_b = "52:54:00:72:70:0b";
-  unsigned size = 64, queue_size = 1024;
+  unsigned size = 64, queue_size = 1024, flows = 1;
   double link_timeout_s = 30;
   std::string json_file;
   // latency
@@ -95,6 +95,7 @@ json runLatency(TrialRunner& runner, const Options& o, uint64_t hz) {
     c.warmup_s = o.lat_warmup_s;
     c.burst = o.lat_burst;
     c.size = o.size;
+    c.flows = o.flows;
     const TrialResult r = runner.run(c);
     const LatencySummary s = summarize(r.latency, hz);
     std::printf("%11.0f %10lu %10lu %8lu %8.4f %5lu %5lu %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f\n",
@@ -110,6 +111,7 @@ json runLatency(TrialRunner& runner, const Options& o, uint64_t hz) {
 json runThroughput(TrialRunner& runner, const Options& o, uint64_t hz) {
   TrialConfig c;
   c.size = o.size;
+  c.flows = o.flows;
   c.burst = 32;
   c.warmup_s = o.tput_warmup_s;
   c.duration_s = o.max_duration_s;
@@ -192,6 +194,10 @@ int probeMain(int argc, char** argv) {
   app.add_option("--size", o.size, "frame length without FCS: 60-1518, or up to 9014 (jumbo)")
       ->capture_default_str()
       ->check(CLI::Range(60, 9014));
+  app.add_option("--flows", o.flows,
+                 "MAC pairs the test frames cycle through, frame by frame (all learned first)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   app.add_option("--queue-size", o.queue_size, "virtio ring size")
       ->capture_default_str()
       ->check(CLI::IsMember({256, 512, 1024, 2048, 4096}));
@@ -251,8 +257,18 @@ int probeMain(int argc, char** argv) {
     pb = guest::parsePortArgs("path=" + o.port_b + ",mac=" + o.mac_b + common);
     if (o.port_a == o.port_b) throw std::invalid_argument("--port-b: must differ from --port-a");
     if (o.mac_a == o.mac_b) throw std::invalid_argument("--mac-b: must differ from --mac-a");
+    if (o.flows > 1) {
+      // Flow MACs vary bytes 3-4 (flowMac): A's and B's must differ elsewhere to stay apart.
+      const auto& ma = pa.mac.addr_bytes;
+      const auto& mb = pb.mac.addr_bytes;
+      if (ma[0] == mb[0] && ma[1] == mb[1] && ma[2] == mb[2] && ma[5] == mb[5]) {
+        throw std::invalid_argument(
+            "--flows: --mac-a and --mac-b must differ outside bytes 3-4, which flows vary");
+      }
+    }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; every other parse error is a bad option: 2, as documented.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     std::cerr << "rtvswitch-probe: " << e.what() << '\n';
     return 2;
@@ -285,7 +301,7 @@ int probeMain(int argc, char** argv) {
                                (b.lastError().empty() ? "" : " B: " + b.lastError()));
     }
     TrialRunner runner(a, b, pool);
-    if (!runner.waitForwarding(o.link_timeout_s)) {
+    if (!runner.waitForwarding(o.link_timeout_s, o.flows)) {
       throw std::runtime_error("links are up but no frame got through between A and B in " +
                                std::to_string(o.link_timeout_s) + " s");
     }
@@ -296,6 +312,7 @@ int probeMain(int argc, char** argv) {
                 {"config",
                  {{"mode", latency_mode ? "latency" : "throughput"},
                   {"size", o.size},
+                  {"flows", o.flows},
                   {"vhost", o.vhost},
                   {"queue_size", o.queue_size},
                   {"port_a", o.port_a},

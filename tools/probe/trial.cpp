@@ -37,6 +37,13 @@ nlohmann::json toJson(const TrialResult& r, uint64_t tsc_hz, bool with_buckets) 
   return j;
 }
 
+rte_ether_addr flowMac(const rte_ether_addr& base, unsigned f) noexcept {
+  rte_ether_addr m = base;
+  m.addr_bytes[3] ^= static_cast<uint8_t>(f >> 8);
+  m.addr_bytes[4] ^= static_cast<uint8_t>(f);
+  return m;
+}
+
 TrialRunner::TrialRunner(guest::VirtioPort& a, guest::VirtioPort& b, rte_mempool* pool)
     : a_(a), b_(b), pool_(pool), loop_gaps_(std::make_unique<Histogram>()) {}
 
@@ -94,13 +101,13 @@ unsigned drainOnce(guest::VirtioPort& p, DrainState& st) {
 
 }  // namespace
 
-bool TrialRunner::waitForwarding(double timeout_s) {
+bool TrialRunner::waitForwarding(double timeout_s, unsigned flows) {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t end = rte_rdtsc() + static_cast<uint64_t>(timeout_s * static_cast<double>(hz));
   DrainState at_a, at_b;
-  auto marker = [&](guest::VirtioPort& from, guest::VirtioPort& to) {
+  auto marker = [&](guest::VirtioPort& from, guest::VirtioPort& to, unsigned flow = 0) {
     tf::FrameSpec spec;
-    spec.src = from.args().mac;
+    spec.src = flowMac(from.args().mac, flow);
     spec.dst = to.args().mac;
     const auto bytes = tf::buildTemplate(spec);
     rte_mbuf* m = tf::mbufFromBytes(pool_, bytes.data(), spec.size);
@@ -118,6 +125,17 @@ bool TrialRunner::waitForwarding(double timeout_s) {
       next_send = now + hz / 100;
     }
     if (drainOnce(a_, at_a) + drainOnce(b_, at_b) == 0) rte_delay_us_sleep(200);
+  }
+  // The other flows' MACs, a few at a time: a switch learns through a bounded queue.
+  for (unsigned f = 1; f < flows; ++f) {
+    marker(a_, b_, f);
+    marker(b_, a_, f);
+    if (f % 16 == 0) {
+      const uint64_t pause = rte_rdtsc() + hz / 500;
+      while (rte_rdtsc() < pause) {
+        if (drainOnce(a_, at_a) + drainOnce(b_, at_b) == 0) rte_delay_us_sleep(200);
+      }
+    }
   }
   // Let the other markers in flight arrive before measuring.
   const uint64_t settle = rte_rdtsc() + hz / 20;
@@ -197,7 +215,18 @@ TrialResult TrialRunner::run(const TrialConfig& cfg) {
         ++built;
       }
     }
-    for (unsigned i = 0; i < built; ++i) tf::stamp(burst[i], off, flow, seq_++, now);
+    for (unsigned i = 0; i < built; ++i) {
+      if (cfg.flows > 1) {
+        // Frame by frame through the MAC pairs: bytes 3-4 of both addresses (see flowMac).
+        const unsigned f = static_cast<unsigned>(seq_ % cfg.flows);
+        auto* eth = rte_pktmbuf_mtod(burst[i], uint8_t*);
+        eth[3] = tmpl[3] ^ static_cast<uint8_t>(f >> 8);
+        eth[4] = tmpl[4] ^ static_cast<uint8_t>(f);
+        eth[9] = tmpl[9] ^ static_cast<uint8_t>(f >> 8);
+        eth[10] = tmpl[10] ^ static_cast<uint8_t>(f);
+      }
+      tf::stamp(burst[i], off, flow, seq_++, now);
+    }
     const uint16_t done = rte_eth_tx_burst(a_.portId(), 0, burst.data(), built);
     if (done < built) rte_pktmbuf_free_bulk(burst.data() + done, built - done);
     scheduled += want;

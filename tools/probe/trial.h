@@ -18,6 +18,7 @@ struct TrialConfig {
   double warmup_s = 0;          // sent before, same rate, not counted
   unsigned burst = 32;          // most frames per tx burst (catch-up after a stall included)
   uint32_t size = 64;           // frame length without FCS
+  unsigned flows = 1;           // frame k uses MAC pair k % flows (flowMac)
   double drain_quiet_s = 0.05;  // after the last frame: wait until B is quiet this long (max 1 s)
 };
 
@@ -44,6 +45,10 @@ struct TrialResult {
 
 nlohmann::json toJson(const TrialResult& r, uint64_t tsc_hz, bool with_buckets);
 
+// The MAC of flow f on a port whose own MAC is `base`: bytes 3 and 4 XOR f (flow 0 is `base`).
+// A's and B's flow MACs never meet when the two base MACs differ outside bytes 3-4.
+rte_ether_addr flowMac(const rte_ether_addr& base, unsigned f) noexcept;
+
 // Runs trials on two attached ports. Also keeps the gap histogram of its own poll loop while
 // measuring: time the probe itself lost to the host, the noise floor beside the latencies.
 class TrialRunner {
@@ -51,8 +56,9 @@ class TrialRunner {
   TrialRunner(guest::VirtioPort& a, guest::VirtioPort& b, rte_mempool* pool);
 
   // Sends marker frames both ways (so a learning switch knows both MACs) until each side has
-  // received one. Returns false on timeout.
-  bool waitForwarding(double timeout_s);
+  // received one; then, for flows > 1, one frame from every other flow MAC of each side, so that
+  // the switch has learned them all before measuring. Returns false on timeout.
+  bool waitForwarding(double timeout_s, unsigned flows = 1);
   TrialResult run(const TrialConfig& cfg);
   // Gaps between consecutive iterations of the measuring loop, in TSC ticks, over all trials.
   HistogramSnapshot loopGaps() const;

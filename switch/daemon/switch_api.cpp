@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "switch/core/port_params.h"
 #include "switch/daemon/switch.h"
 
 namespace rtvs {
@@ -196,20 +197,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
   d.add("port.add", "name options{type,path,devargs,queues,mtu,latency-budget-us}",
         "add a port at run time", [this](const json& params) {
           const std::string name = optString(params, "name");
-          PortOptions opts;
-          if (params.contains("options")) {
-            const json& o = params.at("options");
-            if (!o.is_object()) throw RpcError(rpc_code::kInvalidParams, "options: must be an object");
-            for (const auto& [k, v] : o.items()) {
-              if (v.is_string()) {
-                opts.emplace_back(k, v.get<std::string>());
-              } else if (v.is_number_integer() || v.is_number_unsigned()) {
-                opts.emplace_back(k, v.dump());
-              } else {
-                throw RpcError(rpc_code::kInvalidParams, "option " + k + ": must be a string or an integer");
-              }
-            }
-          }
+          const PortOptions opts = portOptionsFromParams(params);
           PortSpec spec;
           try {
             validatePortName(name);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "switch/core/jsonrpc.h"
+#include "switch/core/port_params.h"
 #include "switch/core/port_spec.h"
 
 namespace {
@@ -53,22 +54,7 @@ struct FakeSwitch {
     });
     d.add("port.add", "name options", "add a port", [this](const json& params) {
       const std::string name = optString(params, "name");
-      rtvs::PortOptions opts;
-      if (params.contains("options")) {
-        const json& o = params.at("options");
-        if (!o.is_object()) {
-          throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, "options: must be an object");
-        }
-        for (const auto& [k, v] : o.items()) {
-          if (v.is_string()) {
-            opts.emplace_back(k, v.get<std::string>());
-          } else if (v.is_number_integer() || v.is_number_unsigned()) {
-            opts.emplace_back(k, v.dump());
-          } else {
-            throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, "option " + k + ": type");
-          }
-        }
-      }
+      const rtvs::PortOptions opts = rtvs::portOptionsFromParams(params);
       rtvs::PortSpec spec;
       try {
         rtvs::validatePortName(name);

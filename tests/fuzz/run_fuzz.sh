@@ -15,7 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 core=$root/switch/core
 case "$target" in
-  rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp") ;;
+  rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp") ;;
   config) sources=("$core/config.cpp" "$core/port_spec.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
 esac

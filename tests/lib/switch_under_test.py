@@ -39,8 +39,7 @@ import time
 import dpdk_procs as dp
 import rtvswitch as rs
 
-HUGEPAGE_DIR = "/dev/hugepages"
-RUNTIME_DIR = "/var/run/dpdk"
+RUNTIME_DIR = dp.RUNTIME_DIR
 KINDS = ("testpmd", "rtvswitch")
 
 _live = set()
@@ -71,16 +70,6 @@ def create(args, label):
     return RtvswitchSwitch(label, args.build_dir, extra=args.switch_arg)
 
 
-def cleanup_prefix(prefix):
-    # DPDK names its hugepage files <prefix>map_<n>.
-    for path in glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-    shutil.rmtree(os.path.join(RUNTIME_DIR, prefix), ignore_errors=True)
-
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -108,7 +97,7 @@ def sweep_stale():
     for path in glob.glob(os.path.join(RUNTIME_DIR, "qemu-*")):
         m = re.fullmatch(prefix, os.path.basename(path))
         if m and not _pid_alive(int(m.group(1))):
-            cleanup_prefix(os.path.basename(path))
+            dp.cleanup_prefix(os.path.basename(path))
     for path in glob.glob(os.path.join(tempfile.gettempdir(), "qemu-*")):
         m = re.fullmatch(prefix + r"-[^-]+", os.path.basename(path))  # mkdtemp adds -XXXXXXXX
         if m and not _pid_alive(int(m.group(1))):
@@ -182,7 +171,7 @@ class SwitchUnderTest(abc.ABC):
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        cleanup_prefix(self.prefix)
+        dp.cleanup_prefix(self.prefix)
         _live.discard(self)
         if os.environ.get("RTVS_KEEP_LOGS") == "1":
             print(f"switch_under_test: log kept in {self.log_path}")

@@ -30,46 +30,31 @@ Options:
 EOF
 }
 
-RTC="" HK="" PRIO=0 THROTTLE=0 IDLE_POLL=0 UNDO=0
+RTC="" PRIO=0
 RT_STATE=/var/lib/rtvswitch/rt-guest-tune.state
 while (($#)); do
   case $1 in
-    --rt-cpus) RTC=${2:?--rt-cpus needs a value}; shift 2 ;;
-    --housekeeping-cores) HK=${2:?--housekeeping-cores needs a value}; shift 2 ;;
-    --rt-priority) PRIO=${2:?--rt-priority needs a value}; shift 2 ;;
-    --disable-rt-throttling) THROTTLE=1; shift ;;
-    --idle-poll) IDLE_POLL=1; shift ;;
-    --dry-run) RT_DRY_RUN=1; shift ;;
-    --undo) UNDO=1; shift ;;
-    --state) RT_STATE=${2:?--state needs a value}; shift 2 ;;
+    --rt-cpus) rt_need_value $# "$1"; RTC=$2; shift 2 ;;
+    --rt-priority) rt_need_value $# "$1"; PRIO=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
-    *) rt_die "unknown argument '$1' (see --help)" ;;
+    *) rt_common_option "$@" || rt_die "unknown argument '$1' (see --help)"; shift "$RT_SHIFT" ;;
   esac
 done
-
-if ((UNDO)); then
-  echo "== undo from $RT_STATE$( ((RT_DRY_RUN)) && echo ' (dry run)')"
-  rt_undo
-  exit 0
-fi
+rt_undo_if_asked
 
 [[ -n $RTC ]] || rt_die "--rt-cpus: required (e.g. --rt-cpus 1-3)"
-if ! [[ $PRIO =~ ^[0-9]+$ ]] || ((PRIO > 98)); then
-  rt_die "--rt-priority: must be 0 or 1-98 (kthreads go one above), got '$PRIO'"
-fi
+rt_check_priority "$PRIO" --rt-priority ""
 rt=$(rt_expand_cpus "$RTC" --rt-cpus)
-online=$(rt_expand_cpus "$(cat /sys/devices/system/cpu/online)" /sys/devices/system/cpu/online)
-for c in $rt; do
-  [[ " $online " == *" $c "* ]] || rt_die "--rt-cpus: cpu $c is not online"
-done
-if [[ -n $HK ]]; then
-  hk=$(rt_expand_cpus "$HK" --housekeeping-cores)
+online=$(rt_online_cpus)
+rt_require_online "$online" --rt-cpus "$rt"
+if [[ -n $RT_HK ]]; then
+  hk=$(rt_expand_cpus "$RT_HK" --housekeeping-cores)
   rt_overlap "$hk" "$rt" && rt_die "--housekeeping-cores: overlaps --rt-cpus"
 else
   hk=$(rt_cpus_minus "$online" "$rt")
 fi
 [[ -n $hk ]] || rt_die "--housekeeping-cores: no vCPU left for housekeeping (give the guest one)"
-((THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --rt-priority 1-98"
+((RT_THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --rt-priority 1-98"
 ((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
 
 hk_list=$(rt_list_text "$hk")
@@ -91,7 +76,7 @@ rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on RT vCPUs"
 rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs (each one is a VM exit)"
 if ((PRIO > 0)); then
   rt_kthread_priority "$rt" $((PRIO + 1))
-  if ((THROTTLE)); then
+  if ((RT_THROTTLE)); then
     rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "a FIFO task that never sleeps: no throttling"
   fi
 fi
@@ -106,7 +91,7 @@ fi
 
 cmdline="isolcpus=managed_irq,domain,$rt_list nohz_full=$rt_list rcu_nocbs=$rt_list"
 cmdline+=" irqaffinity=$hk_list"
-if ((IDLE_POLL)); then cmdline+=" idle=poll"; fi
+if ((RT_IDLE_POLL)); then cmdline+=" idle=poll"; fi
 cmdline+=" tsc=reliable nosoftlockup nmi_watchdog=0 transparent_hugepage=never"
 cat <<EOF
 -- guest kernel command line to add:

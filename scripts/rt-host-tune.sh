@@ -34,50 +34,35 @@ Options:
 EOF
 }
 
-PMD="" HK="" VCPU="" PRIO=0 THROTTLE=0 IDLE_POLL=0 UNDO=0
+PMD="" VCPU="" PRIO=0
 RT_STATE=/var/lib/rtvswitch/rt-host-tune.state
 while (($#)); do
   case $1 in
-    --pmd-cores) PMD=${2:?--pmd-cores needs a value}; shift 2 ;;
-    --housekeeping-cores) HK=${2:?--housekeeping-cores needs a value}; shift 2 ;;
-    --vcpu-cores) VCPU=${2:?--vcpu-cores needs a value}; shift 2 ;;
-    --pmd-priority) PRIO=${2:?--pmd-priority needs a value}; shift 2 ;;
-    --disable-rt-throttling) THROTTLE=1; shift ;;
-    --idle-poll) IDLE_POLL=1; shift ;;
-    --dry-run) RT_DRY_RUN=1; shift ;;
-    --undo) UNDO=1; shift ;;
-    --state) RT_STATE=${2:?--state needs a value}; shift 2 ;;
+    --pmd-cores) rt_need_value $# "$1"; PMD=$2; shift 2 ;;
+    --vcpu-cores) rt_need_value $# "$1"; VCPU=$2; shift 2 ;;
+    --pmd-priority) rt_need_value $# "$1"; PRIO=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
-    *) rt_die "unknown argument '$1' (see --help)" ;;
+    *) rt_common_option "$@" || rt_die "unknown argument '$1' (see --help)"; shift "$RT_SHIFT" ;;
   esac
 done
-
-if ((UNDO)); then
-  echo "== undo from $RT_STATE$( ((RT_DRY_RUN)) && echo ' (dry run)')"
-  rt_undo
-  exit 0
-fi
+rt_undo_if_asked
 
 [[ -n $PMD ]] || rt_die "--pmd-cores: required (e.g. --pmd-cores 2-3)"
-if ! [[ $PRIO =~ ^[0-9]+$ ]] || ((PRIO > 98)); then
-  rt_die "--pmd-priority: must be 0 (SCHED_OTHER) or 1-98 (kthreads go one above), got '$PRIO'"
-fi
+rt_check_priority "$PRIO" --pmd-priority " (SCHED_OTHER)"
 pmd=$(rt_expand_cpus "$PMD" --pmd-cores)
 vcpu=""
 [[ -n $VCPU ]] && vcpu=$(rt_expand_cpus "$VCPU" --vcpu-cores)
-online=$(rt_expand_cpus "$(cat /sys/devices/system/cpu/online)" /sys/devices/system/cpu/online)
-for c in $pmd $vcpu; do
-  [[ " $online " == *" $c "* ]] || rt_die "--pmd-cores/--vcpu-cores: cpu $c is not online"
-done
+online=$(rt_online_cpus)
+rt_require_online "$online" --pmd-cores/--vcpu-cores "$pmd $vcpu"
 isolated="$pmd${vcpu:+ $vcpu}"
-if [[ -n $HK ]]; then
-  hk=$(rt_expand_cpus "$HK" --housekeeping-cores)
+if [[ -n $RT_HK ]]; then
+  hk=$(rt_expand_cpus "$RT_HK" --housekeeping-cores)
   rt_overlap "$hk" "$isolated" && rt_die "--housekeeping-cores: overlaps the PMD/vCPU cores"
 else
   hk=$(rt_cpus_minus "$online" "$isolated")
 fi
 [[ -n $hk ]] || rt_die "--housekeeping-cores: no core left for housekeeping"
-((THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --pmd-priority 1-98"
+((RT_THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --pmd-priority 1-98"
 ((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
 
 hk_list=$(rt_list_text "$hk")
@@ -95,7 +80,7 @@ rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on isolated cores
 rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs"
 if ((PRIO > 0)); then
   rt_kthread_priority "$pmd" $((PRIO + 1))
-  if ((THROTTLE)); then
+  if ((RT_THROTTLE)); then
     rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "a FIFO PMD never sleeps: no throttling"
   else
     rt_note "note: FIFO PMDs need kernel.sched_rt_runtime_us=-1 (--disable-rt-throttling)"
@@ -114,7 +99,7 @@ done
 
 cmdline="isolcpus=managed_irq,domain,$iso_list nohz_full=$iso_list rcu_nocbs=$iso_list"
 cmdline+=" irqaffinity=$hk_list rcu_nocb_poll"
-((IDLE_POLL)) && cmdline+=" idle=poll"
+((RT_IDLE_POLL)) && cmdline+=" idle=poll"
 cmdline+=" processor.max_cstate=1"
 grep -q GenuineIntel /proc/cpuinfo 2>/dev/null &&
   cmdline+=" intel_idle.max_cstate=0 intel_pstate=disable"

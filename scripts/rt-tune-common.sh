@@ -14,6 +14,55 @@ RT_STATE=""
 RT_CHANGES=0
 
 rt_die() { echo "$(basename "$0"): $*" >&2; exit 2; }
+
+# In an option loop: dies unless the option $2 has a value ($1 = the arguments left, $#).
+rt_need_value() { (($1 >= 2)) || rt_die "$2: needs a value"; }
+
+# The options both scripts take. rt_common_option "$@" sets RT_SHIFT to the number of arguments
+# it used, or returns 1 when $1 is none of them. (The RT_* values are read by the scripts.)
+# shellcheck disable=SC2034
+RT_HK="" RT_THROTTLE=0 RT_IDLE_POLL=0 RT_UNDO=0 RT_SHIFT=0
+# shellcheck disable=SC2034
+rt_common_option() {
+  RT_SHIFT=1
+  case $1 in
+    --housekeeping-cores) rt_need_value $# "$1"; RT_HK=$2; RT_SHIFT=2 ;;
+    --disable-rt-throttling) RT_THROTTLE=1 ;;
+    --idle-poll) RT_IDLE_POLL=1 ;;
+    --dry-run) RT_DRY_RUN=1 ;;
+    --undo) RT_UNDO=1 ;;
+    --state) rt_need_value $# "$1"; RT_STATE=$2; RT_SHIFT=2 ;;
+    *) return 1 ;;
+  esac
+}
+
+# With --undo: restore what the state file recorded and exit.
+rt_undo_if_asked() {
+  ((RT_UNDO)) || return 0
+  echo "== undo from $RT_STATE$( ((RT_DRY_RUN)) && echo ' (dry run)')"
+  rt_undo
+  exit 0
+}
+
+# A SCHED_FIFO priority option: 0 (none: $3 says what that means) or 1-98.
+rt_check_priority() {
+  if ! [[ $1 =~ ^[0-9]+$ ]] || (($1 > 98)); then
+    rt_die "$2: must be 0$3 or 1-98 (kthreads go one above), got '$1'"
+  fi
+}
+
+# The online cpus, expanded.
+rt_online_cpus() {
+  rt_expand_cpus "$(cat /sys/devices/system/cpu/online)" /sys/devices/system/cpu/online
+}
+
+# Dies naming option $2 unless every cpu of list $3 is in the online list $1.
+rt_require_online() {
+  local c
+  for c in $3; do
+    [[ " $1 " == *" $c "* ]] || rt_die "$2: cpu $c is not online"
+  done
+}
 rt_note() { echo "  $*"; }
 
 # "0-2,5" -> "0 1 2 5"; dies naming the option on anything else.

@@ -62,7 +62,8 @@ bad_args() {
   local script=$1 opt=$2; shift 2
   local rc=0 state=()
   [[ $script == latency-check.sh ]] || state=(--state "$TMP/state")
-  "$SRC/scripts/$script" "$@" "${state[@]}" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  # The state file first: an option at the end of "$@" may be the one missing its value.
+  "$SRC/scripts/$script" "${state[@]}" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
   cat "$TMP/err"
   ((rc == 2)) || fail "$script $*: exit $rc, expected 2"
   [[ $(wc -l <"$TMP/err") == 1 ]] || fail "$script $*: error is not one line"

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <stdexcept>
 #include <system_error>
 
@@ -186,9 +187,28 @@ std::string RpcServer::peerRefusal(int fd) const {
   if (cred.uid == 0 || cred.uid == ::geteuid()) return {};
   // The socket's group is read now, so a chgrp after start-up takes effect.
   struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0 && cred.gid == st.st_gid) return {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    return std::string("permission denied: cannot stat the control socket: ") +
+           std::strerror(errno);
+  }
+  if (cred.gid == st.st_gid) return {};
+  // Supplementary groups count as well (as for the socket file's own permission check): the
+  // peer's, as they were when it connected.
+  std::vector<gid_t> groups(32);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
+      groups.resize(glen / sizeof(gid_t));
+      for (gid_t g : groups) {
+        if (g == st.st_gid) return {};
+      }
+      break;
+    }
+    if (errno != ERANGE) break;
+    groups.resize(glen / sizeof(gid_t));  // the kernel said how many
+  }
   return "permission denied: uid " + std::to_string(cred.uid) + " gid " + std::to_string(cred.gid) +
-         " is not root, the daemon's user or the socket's group";
+         " is not root, the daemon's user or in the socket's group";
 }
 
 bool RpcServer::onReadable(Client& c, int fd) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -370,16 +371,20 @@ TEST_F(RpcServerTest, BadPaths) {
 }
 
 // A peer that is neither root, the daemon's user nor in the socket's group is refused; one in the
-// socket's group is served. Needs root to switch the child's credentials.
+// socket's group, as its primary or a supplementary group, is served. Needs root to switch the
+// child's credentials.
 TEST_F(RpcServerTest, PeerCredentials) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   RpcServer s(path_, d_);
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
   ASSERT_EQ(::chmod(path_.c_str(), 0666), 0);  // so the child reaches SO_PEERCRED at all
-  auto run_child = [&](gid_t gid) {
+  auto run_child = [&](gid_t gid, std::vector<gid_t> supplementary = {}) {
     pid_t pid = ::fork();
     if (pid == 0) {
-      if (::setgid(gid) != 0 || ::setuid(65534) != 0) ::_exit(10);
+      if (::setgroups(supplementary.size(), supplementary.data()) != 0 || ::setgid(gid) != 0 ||
+          ::setuid(65534) != 0) {
+        ::_exit(10);
+      }
       int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
       sockaddr_un a{};
       a.sun_family = AF_UNIX;
@@ -407,6 +412,8 @@ TEST_F(RpcServerTest, PeerCredentials) {
   EXPECT_EQ(run_child(65534), 20);  // refused
   ASSERT_EQ(::chown(path_.c_str(), 0, 65534), 0);
   EXPECT_EQ(run_child(65534), 0);  // the socket's group
+  EXPECT_EQ(run_child(4242, {4243, 65534}), 0);  // the socket's group as a supplementary group
+  EXPECT_EQ(run_child(4242, {4243}), 20);        // other groups only
   for (int i = 0; i < 10; ++i) s.poll(1);
   EXPECT_EQ(s.clientCountForTest(), 0u);
 }

@@ -56,8 +56,18 @@ def call(sock_path, method, params=None, timeout=30.0, req_id=1):
     """One JSON-RPC request on a fresh connection; returns the result or raises RpcError."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
     try:
-        s.connect(sock_path)
+        while True:
+            # With a timeout the socket is non-blocking inside: a full listen backlog is EAGAIN
+            # at once, where a blocking client (vswitchctl) would wait. Wait like it.
+            try:
+                s.connect(sock_path)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         req = {"jsonrpc": "2.0", "id": req_id, "method": method}
         if params is not None:
             req["params"] = params

@@ -32,65 +32,28 @@ EOF
 
 RTC="" PRIO=0
 RT_STATE=/var/lib/rtvswitch/rt-guest-tune.state
-while (($#)); do
-  case $1 in
-    --rt-cpus) rt_need_value $# "$1"; RTC=$2; shift 2 ;;
-    --rt-priority) rt_need_value $# "$1"; PRIO=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) rt_common_option "$@" || rt_die "unknown argument '$1' (see --help)"; shift "$RT_SHIFT" ;;
-  esac
-done
-rt_undo_if_asked
+rt_parse_options --rt-cpus RTC --rt-priority PRIO -- "$@"
 
 [[ -n $RTC ]] || rt_die "--rt-cpus: required (e.g. --rt-cpus 1-3)"
 rt_check_priority "$PRIO" --rt-priority ""
 rt=$(rt_expand_cpus "$RTC" --rt-cpus)
 online=$(rt_online_cpus)
 rt_require_online "$online" --rt-cpus "$rt"
-if [[ -n $RT_HK ]]; then
-  hk=$(rt_expand_cpus "$RT_HK" --housekeeping-cores)
-  rt_overlap "$hk" "$rt" && rt_die "--housekeeping-cores: overlaps --rt-cpus"
-else
-  hk=$(rt_cpus_minus "$online" "$rt")
-fi
-[[ -n $hk ]] || rt_die "--housekeeping-cores: no vCPU left for housekeeping (give the guest one)"
-((RT_THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --rt-priority 1-98"
-((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
+rt_housekeeping "$online" "$rt" --rt-cpus "no vCPU left for housekeeping (give the guest one)"
+rt_final_checks "$PRIO" --rt-priority
 
-hk_list=$(rt_list_text "$hk")
-hk_mask=$(rt_cpu_mask "$hk")
 rt_list=$(rt_list_text "$rt")
-dry=""
-((RT_DRY_RUN)) && dry=" (dry run: nothing is changed)"
-echo "== rt-guest-tune: RT vCPUs $rt_list, housekeeping $hk_list$dry"
+echo "== rt-guest-tune: RT vCPUs $rt_list, housekeeping $RT_HK_LIST$(rt_dry_run_banner)"
 if ! grep -q '^flags.* hypervisor' /proc/cpuinfo 2>/dev/null; then
   rt_note "note: no 'hypervisor' cpu flag: this looks like bare metal (use rt-host-tune.sh)"
 fi
 
-echo "-- interrupts"
-rt_irq_affinity "$hk_list" "$hk_mask" "$rt"
-echo "-- kernel threads and timers"
-rt_set /sys/devices/virtual/workqueue/cpumask "$hk_mask" "unbound workqueues on housekeeping"
-rt_set /proc/sys/kernel/timer_migration 0 "timers stay where they were armed"
-rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on RT vCPUs"
-rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs (each one is a VM exit)"
-if ((PRIO > 0)); then
-  rt_kthread_priority "$rt" $((PRIO + 1))
-  if ((RT_THROTTLE)); then
-    rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "a FIFO task that never sleeps: no throttling"
-  fi
-fi
-echo "-- memory"
-rt_ksm_off
-rt_set /sys/kernel/mm/transparent_hugepage/enabled madvise "no background THP compaction"
-rt_swap_off
+rt_tune_interrupts_and_timers "$rt" "RT vCPUs" " (each one is a VM exit)"
+rt_tune_fifo "$rt" "$PRIO" "a FIFO task that never sleeps: no throttling"
+rt_tune_memory
+rt_report_changes
 
-if ((!RT_DRY_RUN)); then
-  echo "-- $RT_CHANGES changes; undo with: $0 --undo --state $RT_STATE"
-fi
-
-cmdline="isolcpus=managed_irq,domain,$rt_list nohz_full=$rt_list rcu_nocbs=$rt_list"
-cmdline+=" irqaffinity=$hk_list"
+cmdline=$(rt_isolation_cmdline "$rt_list")
 if ((RT_IDLE_POLL)); then cmdline+=" idle=poll"; fi
 cmdline+=" tsc=reliable nosoftlockup nmi_watchdog=0 transparent_hugepage=never"
 cat <<EOF

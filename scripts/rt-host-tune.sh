@@ -36,16 +36,7 @@ EOF
 
 PMD="" VCPU="" PRIO=0
 RT_STATE=/var/lib/rtvswitch/rt-host-tune.state
-while (($#)); do
-  case $1 in
-    --pmd-cores) rt_need_value $# "$1"; PMD=$2; shift 2 ;;
-    --vcpu-cores) rt_need_value $# "$1"; VCPU=$2; shift 2 ;;
-    --pmd-priority) rt_need_value $# "$1"; PRIO=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) rt_common_option "$@" || rt_die "unknown argument '$1' (see --help)"; shift "$RT_SHIFT" ;;
-  esac
-done
-rt_undo_if_asked
+rt_parse_options --pmd-cores PMD --vcpu-cores VCPU --pmd-priority PRIO -- "$@"
 
 [[ -n $PMD ]] || rt_die "--pmd-cores: required (e.g. --pmd-cores 2-3)"
 rt_check_priority "$PRIO" --pmd-priority " (SCHED_OTHER)"
@@ -55,50 +46,26 @@ vcpu=""
 online=$(rt_online_cpus)
 rt_require_online "$online" --pmd-cores/--vcpu-cores "$pmd $vcpu"
 isolated="$pmd${vcpu:+ $vcpu}"
-if [[ -n $RT_HK ]]; then
-  hk=$(rt_expand_cpus "$RT_HK" --housekeeping-cores)
-  rt_overlap "$hk" "$isolated" && rt_die "--housekeeping-cores: overlaps the PMD/vCPU cores"
-else
-  hk=$(rt_cpus_minus "$online" "$isolated")
-fi
-[[ -n $hk ]] || rt_die "--housekeeping-cores: no core left for housekeeping"
-((RT_THROTTLE && PRIO == 0)) && rt_die "--disable-rt-throttling: only with --pmd-priority 1-98"
-((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
+rt_housekeeping "$online" "$isolated" "the PMD/vCPU cores" "no core left for housekeeping"
+rt_final_checks "$PRIO" --pmd-priority
 
-hk_list=$(rt_list_text "$hk")
-hk_mask=$(rt_cpu_mask "$hk")
 iso_list=$(rt_list_text "$isolated")
 echo "== rt-host-tune: PMD cores $(rt_list_text "$pmd")${vcpu:+, vCPU cores $(rt_list_text "$vcpu")}," \
-  "housekeeping $hk_list$( ((RT_DRY_RUN)) && echo ' (dry run: nothing is changed)')"
+  "housekeeping $RT_HK_LIST$(rt_dry_run_banner)"
 
-echo "-- interrupts"
-rt_irq_affinity "$hk_list" "$hk_mask" "$isolated"
-echo "-- kernel threads and timers"
-rt_set /sys/devices/virtual/workqueue/cpumask "$hk_mask" "unbound workqueues on housekeeping"
-rt_set /proc/sys/kernel/timer_migration 0 "timers stay where they were armed"
-rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on isolated cores"
-rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs"
-if ((PRIO > 0)); then
-  rt_kthread_priority "$pmd" $((PRIO + 1))
-  if ((RT_THROTTLE)); then
-    rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "a FIFO PMD never sleeps: no throttling"
-  else
-    rt_note "note: FIFO PMDs need kernel.sched_rt_runtime_us=-1 (--disable-rt-throttling)"
-  fi
+rt_tune_interrupts_and_timers "$isolated" "isolated cores" ""
+rt_tune_fifo "$pmd" "$PRIO" "a FIFO PMD never sleeps: no throttling"
+if ((PRIO > 0 && !RT_THROTTLE)); then
+  rt_note "note: FIFO PMDs need kernel.sched_rt_runtime_us=-1 (--disable-rt-throttling)"
 fi
-echo "-- memory"
-rt_ksm_off
-rt_set /sys/kernel/mm/transparent_hugepage/enabled madvise "no background THP compaction"
-rt_swap_off
+rt_tune_memory
 echo "-- cpu frequency"
 for c in $isolated; do
   rt_set "/sys/devices/system/cpu/cpu$c/cpufreq/scaling_governor" performance "fixed clock"
 done
+rt_report_changes
 
-((RT_DRY_RUN)) || echo "-- $RT_CHANGES changes; undo with: $0 --undo --state $RT_STATE"
-
-cmdline="isolcpus=managed_irq,domain,$iso_list nohz_full=$iso_list rcu_nocbs=$iso_list"
-cmdline+=" irqaffinity=$hk_list rcu_nocb_poll"
+cmdline="$(rt_isolation_cmdline "$iso_list") rcu_nocb_poll"
 ((RT_IDLE_POLL)) && cmdline+=" idle=poll"
 cmdline+=" processor.max_cstate=1"
 grep -q GenuineIntel /proc/cpuinfo 2>/dev/null &&

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by rt-host-tune.sh and rt-guest-tune.sh (sourced, not run): cpu-list helpers and the
-# state-recording setters behind --dry-run and --undo.
+# Shared by rt-host-tune.sh and rt-guest-tune.sh (sourced, not run): their common options and
+# checks, cpu-list helpers, the state-recording setters behind --dry-run and --undo, and the
+# tuning steps both apply.
 #
 # The state file has one change per line, tab-separated, oldest first:
 #   write <path> <old value>       a sysfs/procfs file we wrote
@@ -36,6 +37,29 @@ rt_common_option() {
   esac
 }
 
+# rt_parse_options OPTION VARIABLE ... -- "$@": a script's whole command line. Each OPTION is one
+# of the script's own, taking a value that goes into VARIABLE; the common options set RT_*;
+# -h/--help prints the script's usage and exits. With --undo, undoes and exits.
+rt_parse_options() {
+  local -A own=()
+  while [[ $1 != -- ]]; do own[$1]=$2; shift 2; done
+  shift
+  while (($#)); do
+    if [[ -n $1 && -n ${own[$1]:-} ]]; then
+      rt_need_value $# "$1"
+      printf -v "${own[$1]}" '%s' "$2"
+      shift 2
+    elif [[ $1 == -h || $1 == --help ]]; then
+      usage
+      exit 0
+    else
+      rt_common_option "$@" || rt_die "unknown argument '$1' (see --help)"
+      shift "$RT_SHIFT"
+    fi
+  done
+  rt_undo_if_asked
+}
+
 # With --undo: restore what the state file recorded and exit.
 rt_undo_if_asked() {
   ((RT_UNDO)) || return 0
@@ -63,6 +87,68 @@ rt_require_online() {
     [[ " $1 " == *" $c "* ]] || rt_die "$2: cpu $c is not online"
   done
 }
+
+# rt_housekeeping ONLINE ISOLATED WHAT NONE_LEFT: sets RT_HK_CPUS (expanded), RT_HK_LIST and
+# RT_HK_MASK to --housekeeping-cores, which must not overlap the ISOLATED cpus (WHAT names them),
+# or by default to the ONLINE cpus minus the ISOLATED ones. Dies with NONE_LEFT if none is left.
+rt_housekeeping() {
+  if [[ -n $RT_HK ]]; then
+    RT_HK_CPUS=$(rt_expand_cpus "$RT_HK" --housekeeping-cores)
+    if rt_overlap "$RT_HK_CPUS" "$2"; then rt_die "--housekeeping-cores: overlaps $3"; fi
+  else
+    RT_HK_CPUS=$(rt_cpus_minus "$1" "$2")
+  fi
+  [[ -n $RT_HK_CPUS ]] || rt_die "--housekeeping-cores: $4"
+  RT_HK_LIST=$(rt_list_text "$RT_HK_CPUS")
+  RT_HK_MASK=$(rt_cpu_mask "$RT_HK_CPUS")
+}
+
+# The checks after the cpus: --disable-rt-throttling needs priority $1 (option $2), and a real
+# run needs root.
+rt_final_checks() {
+  if ((RT_THROTTLE && $1 == 0)); then rt_die "--disable-rt-throttling: only with $2 1-98"; fi
+  ((RT_DRY_RUN)) || [[ $(id -u) == 0 ]] || rt_die "must run as root (or use --dry-run)"
+}
+
+# Appended to the first line printed.
+rt_dry_run_banner() { if ((RT_DRY_RUN)); then echo " (dry run: nothing is changed)"; fi; }
+
+# Interrupts, workqueues, timers and watchdogs off the isolated cpus $1 (called $2 in the notes)
+# and onto the housekeeping ones; $3 is added to the NMI watchdog's note.
+rt_tune_interrupts_and_timers() {
+  echo "-- interrupts"
+  rt_irq_affinity "$RT_HK_LIST" "$RT_HK_MASK" "$1"
+  echo "-- kernel threads and timers"
+  rt_set /sys/devices/virtual/workqueue/cpumask "$RT_HK_MASK" "unbound workqueues on housekeeping"
+  rt_set /proc/sys/kernel/timer_migration 0 "timers stay where they were armed"
+  rt_set /proc/sys/kernel/watchdog 0 "no lockup-detector hrtimer on $2"
+  rt_set /proc/sys/kernel/nmi_watchdog 0 "no periodic NMIs$3"
+}
+
+# For SCHED_FIFO work of priority $2 (0: none) on cpus $1: their per-cpu kthreads one above and,
+# with --disable-rt-throttling, RT throttling off ($3 says why).
+rt_tune_fifo() {
+  (($2 > 0)) || return 0
+  rt_kthread_priority "$1" $(($2 + 1))
+  if ((RT_THROTTLE)); then rt_set /proc/sys/kernel/sched_rt_runtime_us -1 "$3"; fi
+}
+
+rt_tune_memory() {
+  echo "-- memory"
+  rt_ksm_off
+  rt_set /sys/kernel/mm/transparent_hugepage/enabled madvise "no background THP compaction"
+  rt_swap_off
+}
+
+rt_report_changes() {
+  ((RT_DRY_RUN)) || echo "-- $RT_CHANGES changes; undo with: $0 --undo --state $RT_STATE"
+}
+
+# The start of the kernel command line that isolates cpu list $1 (text) from housekeeping.
+rt_isolation_cmdline() {
+  echo "isolcpus=managed_irq,domain,$1 nohz_full=$1 rcu_nocbs=$1 irqaffinity=$RT_HK_LIST"
+}
+
 rt_note() { echo "  $*"; }
 
 # "0-2,5" -> "0 1 2 5"; dies naming the option on anything else.

@@ -192,10 +192,9 @@ class TestpmdSwitch(SwitchUnderTest):
         if len(ports) != 2:
             raise ValueError(f"ports: testpmd io forwarding needs exactly 2, got {len(ports)}")
         self.ports = dict(ports)
-        binary = shutil.which("dpdk-testpmd")
-        if not binary:
+        if not os.access(dp.TESTPMD, os.X_OK):
             raise SwitchError("dpdk-testpmd not found (install the dpdk package)")
-        argv = [binary]
+        argv = [dp.TESTPMD]
         for i, path in enumerate(self.ports.values()):
             argv += ["--vdev", f"net_vhost{i},iface={path},client=1"]
         # Main lcore 0 only prints stats; lcore 1 forwards. --no-pci: never touch host NICs.

@@ -70,7 +70,8 @@ fi
 
 if [ "$DO_BUILD" = 1 ]; then
   cd "$ROOT"
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # Warnings as errors here (developers, CI); a plain cmake build (users, packagers) has them off.
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTVS_WERROR=ON >/dev/null
   ninja -C "$BUILD_DIR" -j"$(nproc)"
   echo "== built into $ROOT/$BUILD_DIR"
 fi

@@ -20,8 +20,10 @@ API: ``Guests(label, image_dir=None)``: ``start(name, ip, test, peer, mac, durat
 params, cpu)`` -> ``Guest``, ``restart(name)`` -> ``Guest`` (a reboot: QEMU killed and started
 again with the same arguments on the same socket), ``sock_path(name)``, ``close()``. ``Guest``:
 ``pid``, ``sock``, ``log`` (console), ``accel``, ``events`` (``Event``: kind, data, seen),
-``alive()``, ``wait_event(kind, test, timeout, after)``, ``wait_result(test, timeout)`` -> dict,
-``kill()``, ``stop()``.
+``alive()``, ``died()`` (why it died: kernel panic, emulation failure, QEMU crash or exit, or
+None), ``wait_event(kind, test, timeout, after)`` (fails at once when this guest or another of
+its set dies), ``wait_result(test, timeout)`` -> dict, ``kill()``, ``stop()``.
+The accelerator is the launcher's choice (``RTVS_QEMU_ACCEL=kvm|tcg`` overrides its probe).
 ``build_image(image_dir)``, ``percentile(values, p)``.
 
 QEMU 7.2 waits for the switch to connect to its vhost-user socket before it starts the guest, so
@@ -51,6 +53,11 @@ GUEST_IMAGE_SH = os.path.join(REPO_ROOT, "scripts", "guest-image.sh")
 QEMU_GUEST_SH = os.path.join(REPO_ROOT, "scripts", "qemu-guest.sh")
 EVENT_RE = re.compile(r"RTVS-(BOOT|NET|RESULT|REPLY|ERROR|DONE) (\{.*\})\s*$")
 POLL_S = 0.02
+# A guest that hits one of these is dead even if its QEMU lives on (KVM stops the vCPU on an
+# emulation failure and QEMU waits forever): the test ends at once, not at its timeout.
+FATAL_CONSOLE_RE = re.compile(r"Kernel panic - not syncing[^\n]*")
+FATAL_QEMU_RE = re.compile(r"KVM internal error[^\n]*|[^\n]*emulation failure[^\n]*|"
+                           r"[^\n]*(?:Segmentation fault|core dumped|Assertion [^\n]* failed)[^\n]*")
 
 
 _PR_SET_PDEATHSIG = 1
@@ -113,8 +120,12 @@ class Guest:
         self.pid = proc.pid
         self.started = started
         self.events = []
+        self.fatal = None  # why the guest died (a FATAL_* line), once seen
+        self.expect_exit = False  # set when the test stops or kills this guest itself
+        self.siblings = ()  # the other guests of its set, checked while this one is waited on
         self._offset = 0
         self._partial = b""
+        self._tail = ""  # the end of the console read so far, for lines split across reads
         self._lock = threading.Lock()
 
     def poll(self):
@@ -126,6 +137,8 @@ class Guest:
                     chunk = f.read()
             except FileNotFoundError:
                 return
+            if not chunk and self.fatal is None:
+                self._check_qemu_output()
             if not chunk:
                 return
             now = time.monotonic()
@@ -140,6 +153,31 @@ class Guest:
                     except ValueError:
                         data = {"unparsed": m.group(2)}
                     self.events.append(Event(m.group(1), data, now))
+            text = self._tail + chunk.decode("utf-8", "replace")
+            self._tail = text[-200:]
+            m = FATAL_CONSOLE_RE.search(text)
+            if m and self.fatal is None:
+                self.fatal = f"guest kernel: {m.group(0).strip()}"
+            self._check_qemu_output()
+
+    def _check_qemu_output(self):
+        if self.fatal is None:
+            # The launcher's own lines quote the accelerator probe's failure: not this guest's.
+            text = "\n".join(line for line in self.qemu_output(8000).splitlines()
+                             if not line.startswith(("accel=", "qemu-guest.sh:")))
+            m = FATAL_QEMU_RE.search(text)
+            if m:
+                self.fatal = f"QEMU: {m.group(0).strip()}"
+
+    def died(self):
+        """Why this guest died unexpectedly (a fatal console/QEMU line, or QEMU gone before the
+        guest said DONE or ERROR and without the test stopping it), or None."""
+        if self.fatal:
+            return self.fatal
+        if not self.expect_exit and not self.alive():
+            if not any(ev.kind in ("DONE", "ERROR") for ev in self.events):
+                return f"QEMU exited ({self.proc.returncode})"
+        return None
 
     def alive(self):
         return self.proc.poll() is None
@@ -172,11 +210,22 @@ class Guest:
         """Waits for the first event of `kind` (and RESULT of `test`) seen after the monotonic
         time `after` (None: any); returns the Event.
 
-        Raises GuestError at once on an RTVS-ERROR line or if QEMU exits first."""
+        Raises GuestError at once on an RTVS-ERROR line, if QEMU exits first, or if this guest
+        or one of its set dies (kernel panic, KVM/TCG emulation failure, QEMU crash)."""
         deadline = time.monotonic() + timeout
         while True:
             dead = not self.alive()  # before poll(): QEMU's last output is then read too
             self.poll()
+            if self.fatal:
+                raise GuestError(f"guest {self.name} died ({self.fatal}) before RTVS-{kind} "
+                                 f"{test or ''}: {self._describe()}")
+            for other in self.siblings:
+                other.poll()
+                why = other.died()
+                if why:
+                    raise GuestError(f"guest {other.name} died ({why}) while waiting for "
+                                     f"{self.name}'s RTVS-{kind} {test or ''}: "
+                                     f"{other._describe()}")
             for ev in self.events:
                 if after is not None and ev.seen <= after:
                     continue
@@ -201,6 +250,7 @@ class Guest:
 
     def kill(self):
         """SIGKILLs QEMU by PID, as a crashed or reset host process would go."""
+        self.expect_exit = True
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -208,6 +258,7 @@ class Guest:
 
     def stop(self, grace=5.0):
         """Stops QEMU by PID (SIGTERM, then SIGKILL); returns its exit code."""
+        self.expect_exit = True
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -274,11 +325,11 @@ class Guests:
         return os.path.join(self.workdir, f"{name}.sock")
 
     def start(self, name, ip, test="idle", peer=None, mac=None, duration=60, mtu=1500,
-              mem=256, params=None, cpu=None, ready_timeout=60.0):
+              mem=256, params=None, cpu=None, ready_timeout=60.0, append=None):
         """Starts a guest listening on <workdir>/<name>.sock; returns once QEMU listens.
 
         `params` become rtvs.KEY=VALUE kernel arguments (count, interval, size, bytes, port,
-        ct_interval, ct_prio, stop_s, margin)."""
+        ct_interval, ct_prio, stop_s, margin); `append` is a list of other kernel arguments."""
         if any(g.name == name for g in self.guests):
             raise ValueError(f"name: guest {name!r} already started")
         mac = mac or "52:54:00:00:00:%02x" % (len(self.guests) + 1)
@@ -289,8 +340,9 @@ class Guests:
             argv += ["--peer", peer]
         if cpu is not None:
             argv += ["--cpu", str(cpu)]
-        if params:
-            argv += ["--append", " ".join(f"rtvs.{k}={v}" for k, v in params.items())]
+        kernel_args = [f"rtvs.{k}={v}" for k, v in (params or {}).items()] + list(append or [])
+        if kernel_args:
+            argv += ["--append", " ".join(kernel_args)]
         return self._launch(name, argv, ready_timeout)
 
     def restart(self, name, ready_timeout=60.0):
@@ -323,6 +375,8 @@ class Guests:
         guest = Guest(name, sock, log, qemu_log, proc, time.monotonic())
         guest.args = args
         self.guests.append(guest)
+        for g in self.guests:
+            g.siblings = tuple(o for o in self.guests if o is not g)
         deadline = time.monotonic() + ready_timeout
         while not os.path.exists(sock):
             if proc.poll() is not None:

@@ -9,12 +9,9 @@
 namespace rtvs {
 
 std::vector<std::string> ealArgs(const Config& cfg, const std::string& argv0) {
-  // Appends, not operator+ on temporaries: GCC 12 reports a false -Wrestrict at -O3 for those.
-  std::string lcores = "0@(";
-  lcores.append(formatCpuList(cfg.housekeeping_cores)).append(")");
+  std::string lcores = "0@(" + formatCpuList(cfg.housekeeping_cores) + ")";
   for (size_t i = 0; i < cfg.pmd_cores.size(); ++i) {
-    lcores.append(",").append(std::to_string(i + 1)).append("@");
-    lcores.append(std::to_string(cfg.pmd_cores[i]));
+    lcores += "," + std::to_string(i + 1) + "@" + std::to_string(cfg.pmd_cores[i]);
   }
   std::vector<std::string> a = {argv0, "--lcores", lcores, "--main-lcore", "0",
                                 "--file-prefix", cfg.file_prefix};

@@ -45,6 +45,7 @@ def main():
             r = sw.ctl(*a, check=False)
             print(r.stdout.rstrip() or r.stderr.rstrip(), flush=True)
 
+        ctl("control", "show")  # the caller's role and the device/socket policy (README Security)
         ctl("port", "add", "vm1", "type=vhostuser", "latency-budget-us=200")
         ctl("port", "add", "vm2", "type=vhostuser")
         banner("starting two DPDK guests (net_virtio_user) on the vm1 and vm2 sockets")

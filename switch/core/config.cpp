@@ -33,6 +33,8 @@ constexpr Range kMbufs{1024, 4194304};
 constexpr Range kMacAgingSec{0, 86400};
 constexpr Range kMacTableSize{16, 16777216};
 constexpr Range kPmdPriority{0, 99};
+constexpr Range kMutationRate{0, 1000000};
+constexpr Range kMutationBurst{1, 1000000};
 
 constexpr std::array<std::pair<std::string_view, LogLevel>, 7> kLogLevels = {{
     {"trace", LogLevel::kTrace},
@@ -237,6 +239,32 @@ std::vector<unsigned> asCpuList(const Node& n, std::string_view key) {
   return cpus;
 }
 
+std::vector<std::string> asStrings(const Node& n, std::string_view key) {
+  if (n.kind != Node::Kind::kArray) fail(key, "must be an array of strings, got " + kindName(n));
+  std::vector<std::string> out;
+  for (const Node& item : n.items) {
+    if (item.kind != Node::Kind::kString) {
+      fail(key, "must be an array of strings, got an array containing " + kindName(item));
+    }
+    out.push_back(item.str);
+  }
+  return out;
+}
+
+void checkGroupName(const std::string& g, std::string_view key) {
+  const bool ok = std::all_of(g.begin(), g.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+  });
+  if (!ok || (!g.empty() && g[0] == '-')) {
+    fail(key, "must be a group name of [A-Za-z0-9_.-], got " + quotedValue(g));
+  }
+}
+
+void checkAllowedDir(const std::string& d, std::string_view key) {
+  if (d.empty() || d[0] != '/') fail(key, "must be absolute directories, got " + quotedValue(d));
+}
+
 // A port as written: its options are checked one by one at load time, but resolved into a
 // PortSpec only once socket-dir is final (the command line may still change it).
 struct RawPort {
@@ -350,6 +378,36 @@ const std::map<std::string_view, Setter>& setters() {
        [](Config& c, const Node& n) {
          c.metrics_listen = asString(n, "metrics-listen");
          checkMetricsListen(c.metrics_listen, "metrics-listen");
+       }},
+      {"control-admin-group",
+       [](Config& c, const Node& n) {
+         c.control_admin_group = asString(n, "control-admin-group");
+         checkGroupName(c.control_admin_group, "control-admin-group");
+       }},
+      {"control-read-group",
+       [](Config& c, const Node& n) {
+         c.control_read_group = asString(n, "control-read-group");
+         checkGroupName(c.control_read_group, "control-read-group");
+       }},
+      {"allowed-socket-dirs",
+       [](Config& c, const Node& n) {
+         c.allowed_socket_dirs = asStrings(n, "allowed-socket-dirs");
+         for (const auto& d : c.allowed_socket_dirs) checkAllowedDir(d, "allowed-socket-dirs");
+       }},
+      {"dpdk-allow",
+       [](Config& c, const Node& n) {
+         c.dpdk_allow = asStrings(n, "dpdk-allow");
+         parseDevargsRules(c.dpdk_allow);
+       }},
+      {"control-mutation-rate",
+       [](Config& c, const Node& n) {
+         c.control_mutation_rate =
+             static_cast<unsigned>(asInteger(n, "control-mutation-rate", kMutationRate));
+       }},
+      {"control-mutation-burst",
+       [](Config& c, const Node& n) {
+         c.control_mutation_burst =
+             static_cast<unsigned>(asInteger(n, "control-mutation-burst", kMutationBurst));
        }},
       {"eal-args",
        [](Config& c, const Node& n) {
@@ -510,6 +568,12 @@ void validateConfig(const Config& cfg) {
   }
   checkRange("pmd-priority", cfg.pmd_priority, kPmdPriority);
   checkMetricsListen(cfg.metrics_listen, "metrics-listen");
+  checkGroupName(cfg.control_admin_group, "control-admin-group");
+  checkGroupName(cfg.control_read_group, "control-read-group");
+  for (const auto& d : cfg.allowed_socket_dirs) checkAllowedDir(d, "allowed-socket-dirs");
+  parseDevargsRules(cfg.dpdk_allow);
+  checkRange("control-mutation-rate", cfg.control_mutation_rate, kMutationRate);
+  checkRange("control-mutation-burst", cfg.control_mutation_burst, kMutationBurst);
   std::map<std::string, std::string> names;  // name -> name, path -> port name
   std::map<std::string, std::string> paths;
   for (const PortSpec& p : cfg.ports) {
@@ -625,6 +689,10 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       {"--log-level", "LEVEL", "trace|debug|info|warn|error|critical|off", {}},
       {"--pmd-priority", "PRIO", "0 = normal scheduling, 1-99 = SCHED_FIFO", {}},
       {"--metrics-listen", "HOST:PORT", "Prometheus metrics address, empty = off", {}},
+      {"--control-admin-group", "GROUP", "group whose members are control admins", {}},
+      {"--control-read-group", "GROUP", "group whose members may read (default: the socket's)", {}},
+      {"--control-mutation-rate", "N", "state-changing calls per second per uid, 0 = no limit", {}},
+      {"--control-mutation-burst", "N", "state-changing calls a uid may make at once", {}},
   };
   for (Override& o : overrides) {
     o.option = app.add_option(o.flag, o.value, o.help)->type_name(o.type);
@@ -635,6 +703,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   bool accounting = true;
   bool check_host = false;
   std::vector<std::string> eal_args;
+  std::vector<std::string> socket_dirs;
   std::vector<std::string> ports;
   CLI::Option* no_huge_opt = app.add_flag("--no-huge", no_huge, "run without hugepages (tests)");
   CLI::Option* mlock_opt =
@@ -645,6 +714,10 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
   app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
       ->type_name("ARG")
+      ->allow_extra_args(false);
+  app.add_option("--allowed-socket-dir", socket_dirs,
+                 "another directory for vhost-user sockets (repeatable)")
+      ->type_name("DIR")
       ->allow_extra_args(false);
   app.add_option("--port", ports, "port \"NAME key=value ...\" (repeatable)")
       ->type_name("SPEC")
@@ -700,12 +773,23 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       cfg.pmd_priority = static_cast<int>(number(kPmdPriority));
     } else if (flag == "--metrics-listen") {
       cfg.metrics_listen = v;
+    } else if (flag == "--control-admin-group") {
+      cfg.control_admin_group = v;
+    } else if (flag == "--control-read-group") {
+      cfg.control_read_group = v;
+    } else if (flag == "--control-mutation-rate") {
+      cfg.control_mutation_rate = static_cast<unsigned>(number(kMutationRate));
+    } else if (flag == "--control-mutation-burst") {
+      cfg.control_mutation_burst = static_cast<unsigned>(number(kMutationBurst));
     }
   }
   if (no_huge_opt->count() > 0) cfg.no_huge = no_huge;
   if (mlock_opt->count() > 0) cfg.mlockall = mlockall;
   if (accounting_opt->count() > 0) cfg.latency_accounting = accounting;
   cfg.eal_args.insert(cfg.eal_args.end(), eal_args.begin(), eal_args.end());
+  for (const std::string& d : socket_dirs) checkAllowedDir(d, "--allowed-socket-dir");
+  cfg.allowed_socket_dirs.insert(cfg.allowed_socket_dirs.end(), socket_dirs.begin(),
+                                 socket_dirs.end());
   for (const std::string& spec : ports) {
     std::vector<std::string> words = splitWords(spec);
     if (words.empty()) throw ConfigError("--port: missing port name");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "switch/core/devargs_policy.h"
 #include "switch/core/port_spec.h"
 
 namespace rtvs {
@@ -30,6 +31,13 @@ struct Config {
   bool latency_accounting = true;     // "latency-accounting": residence/poll-gap histograms
   std::string metrics_listen;         // "metrics-listen": "127.0.0.1:9477"; empty = off
   std::vector<std::string> eal_args;  // "eal-args": extra EAL arguments, appended verbatim
+  // Control-plane authorization (docs/api.md "Roles"; README "Security").
+  std::string control_admin_group;  // "control-admin-group": "" = only root and the daemon's uid
+  std::string control_read_group;   // "control-read-group": "" = the control socket's group
+  std::vector<std::string> allowed_socket_dirs;  // "allowed-socket-dirs" (+ socket-dir always)
+  std::vector<std::string> dpdk_allow = defaultDpdkAllow();  // "dpdk-allow": devargs allow-list
+  unsigned control_mutation_rate = 50;     // "control-mutation-rate": admin calls/s per uid, 0 = off
+  unsigned control_mutation_burst = 1000;  // "control-mutation-burst"
   std::vector<PortSpec> ports;        // "[[port]]" tables: name = "...", plus port options
 
   bool operator==(const Config&) const = default;
@@ -61,6 +69,8 @@ const char* logLevelName(LogLevel level) noexcept;
 // (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
 // --file-prefix, --mbufs, --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
 // --mlockall/--no-mlockall, --latency-accounting/--no-latency-accounting, --metrics-listen, --eal-arg (repeatable),
+// --control-admin-group, --control-read-group, --allowed-socket-dir (repeatable, appended),
+// --control-mutation-rate, --control-mutation-burst,
 // --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).
 struct DaemonArgs {
   Config config;

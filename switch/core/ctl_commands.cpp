@@ -357,10 +357,10 @@ std::string formatListCommands(const json& r) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : cmds) {
     std::string params = text(member(c, "params"));
-    rows.push_back(
-        {field(c, "method"), params.empty() || params == "-" ? "-" : params, field(c, "help")});
+    rows.push_back({field(c, "method"), field(c, "role"),
+                    params.empty() || params == "-" ? "-" : params, field(c, "help")});
   }
-  return formatTable({"METHOD", "PARAMS", "HELP"}, "lll", rows);
+  return formatTable({"METHOD", "ROLE", "PARAMS", "HELP"}, "llll", rows);
 }
 
 std::string formatVersion(const json& r) {
@@ -602,6 +602,11 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   set(lat_clear, "latency clear", [this] {
     return std::vector<CtlCall>{{"latency.clear", optionalPort(port_)}};
   });
+
+  CLI::App* control = app.add_subcommand("control", "The control socket's access policy");
+  control->require_subcommand(1);
+  set(control->add_subcommand("show", "Your role, the rate limit, device and socket policy"),
+      "control show", no_params("control.show"));
 
   set(app.add_subcommand("version", "vswitchctl's and the daemon's versions"), "version",
       no_params("version"));

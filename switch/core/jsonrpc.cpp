@@ -1,7 +1,10 @@
 #include "switch/core/jsonrpc.h"
 
+#include <chrono>
 #include <optional>
 #include <utility>
+
+#include "switch/core/authz.h"
 
 namespace rtvs {
 
@@ -42,7 +45,9 @@ void RpcDispatcher::add(std::string method, std::string params_help, std::string
 std::vector<RpcDispatcher::MethodInfo> RpcDispatcher::methods() const {
   std::vector<MethodInfo> out;
   out.reserve(methods_.size());
-  for (const auto& [name, e] : methods_) out.push_back({name, e.params_help, e.help});
+  for (const auto& [name, e] : methods_) {
+    out.push_back({name, e.params_help, e.help, roleName(methodRole(name))});
+  }
   return out;
 }
 
@@ -76,8 +81,15 @@ std::optional<json> RpcDispatcher::handleOne(const json& req) const {
                        "invalid params for '" + method + "': 'params' must be an object");
   } else {
     static const json kNoParams = json::object();
+    const json& params = p == req.end() ? kNoParams : *p;
+    const Role needed = methodRole(method);
     try {
-      json result = h->second.handler(p == req.end() ? kNoParams : *p);
+      if (caller_ && access_) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        access_->admit(*caller_, method, needed,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+      }
+      json result = h->second.handler(params);
       reply = json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}};
     } catch (const RpcError& e) {
       reply = errorReply(id, e.code(), e.what());
@@ -93,12 +105,27 @@ std::optional<json> RpcDispatcher::handleOne(const json& req) const {
     } catch (...) {
       reply = errorReply(id, rpc_code::kInternalError, "internal error in '" + method + "'");
     }
+    if (caller_ && access_ && needed == Role::kAdmin) access_->audit(*caller_, method, params, *reply);
   }
   if (notification) return std::nullopt;
   return reply;
 }
 
 std::string RpcDispatcher::handleLine(std::string_view line) const {
+  caller_ = nullptr;
+  return handleAny(line);
+}
+
+std::string RpcDispatcher::handleLine(std::string_view line, const Peer& peer) const {
+  caller_ = &peer;
+  struct Reset {
+    const Peer*& p;
+    ~Reset() { p = nullptr; }
+  } reset{caller_};
+  return handleAny(line);
+}
+
+std::string RpcDispatcher::handleAny(std::string_view line) const {
   json req = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded()) {
     return dumpLine(errorReply(nullptr, rpc_code::kParseError, "parse error: not valid JSON"));

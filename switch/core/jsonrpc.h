@@ -13,6 +13,9 @@
 
 namespace rtvs {
 
+class ControlAccess;
+struct Peer;
+
 namespace rpc_code {
 inline constexpr int kParseError = -32700;
 inline constexpr int kInvalidRequest = -32600;
@@ -22,6 +25,8 @@ inline constexpr int kInternalError = -32603;
 inline constexpr int kFailed = -32000;    // a valid request that could not be carried out
 inline constexpr int kNotFound = -32001;  // the named port/entry does not exist
 inline constexpr int kExists = -32002;    // the name or socket path is taken
+inline constexpr int kPermissionDenied = -32003;  // the caller's role may not call this method
+inline constexpr int kRateLimited = -32004;       // too many state-changing calls: retry later
 }  // namespace rpc_code
 
 // Handlers throw RpcError for a clear, one-line failure; anything else becomes kInternalError.
@@ -45,9 +50,17 @@ class RpcDispatcher {
   // Handles one line (a request or a batch). Returns the response line without '\n', or an empty
   // string when nothing is to be sent back (notifications only).
   std::string handleLine(std::string_view line) const;
+  // The same for a request from a control-socket peer: with an access object set, each call is
+  // checked (role, rate limit) and every call of an admin method is audited once.
+  std::string handleLine(std::string_view line, const Peer& peer) const;
+  void setAccess(ControlAccess* access) noexcept { access_ = access; }
+  ControlAccess* access() const noexcept { return access_; }
+  // The peer whose request is being handled (nullptr outside handleLine(line, peer)).
+  const Peer* caller() const noexcept { return caller_; }
 
   struct MethodInfo {
     std::string method, params_help, help;
+    std::string role;  // "read" or "admin" (methodRole)
   };
   std::vector<MethodInfo> methods() const;
 
@@ -58,8 +71,11 @@ class RpcDispatcher {
   };
   // The reply to one request object; nothing for a notification.
   std::optional<nlohmann::json> handleOne(const nlohmann::json& req) const;
+  std::string handleAny(std::string_view line) const;
 
   std::map<std::string, Entry, std::less<>> methods_;
+  ControlAccess* access_ = nullptr;
+  mutable const Peer* caller_ = nullptr;
 };
 
 // Client side: builds a request line (params omitted when null) and unpacks a response: throws

@@ -56,7 +56,10 @@ void sendAll(int fd, const std::string& data) {
 }  // namespace
 
 RpcServer::RpcServer(const std::string& path, const RpcDispatcher& dispatcher)
-    : path_(path), dispatcher_(dispatcher) {
+    : RpcServer(path, dispatcher, AccessPolicy{::geteuid(), std::nullopt, std::nullopt}) {}
+
+RpcServer::RpcServer(const std::string& path, const RpcDispatcher& dispatcher, AccessPolicy policy)
+    : path_(path), dispatcher_(dispatcher), policy_(policy) {
   if (path.empty()) throw std::runtime_error("control socket path is empty");
   if (path.size() > kMaxPath) {
     throw std::runtime_error("control socket path " + path + " is " + std::to_string(path.size()) +
@@ -99,6 +102,10 @@ RpcServer::RpcServer(const std::string& path, const RpcDispatcher& dispatcher)
   }
   // Mode before listen(): nobody can connect while the umask's mode is still in effect.
   if (::chmod(path.c_str(), 0660) != 0) throw fail("cannot chmod control socket", true);
+  // The read group must be able to connect; admins in another group too if they share it.
+  if (policy_.read_gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *policy_.read_gid) != 0) {
+    throw fail("cannot give the control socket to control-read-group", true);
+  }
   if (::stat(path.c_str(), &st) != 0) throw fail("cannot stat control socket", true);
   dev_ = st.st_dev;
   ino_ = st.st_ino;
@@ -162,7 +169,9 @@ void RpcServer::acceptAll() {
       ::close(fd);
       continue;
     }
-    if (std::string why = peerRefusal(fd); !why.empty()) {
+    std::string why;
+    Peer peer = identify(fd, why);
+    if (!why.empty()) {
       sendAll(fd, errorLine(rpc_code::kFailed, why));
       ::close(fd);
       continue;
@@ -174,24 +183,31 @@ void RpcServer::acceptAll() {
       ::close(fd);
       continue;
     }
-    clients_[fd].events = ev.events;
+    Client& c = clients_[fd];
+    c.events = ev.events;
+    c.peer = std::move(peer);
   }
 }
 
-std::string RpcServer::peerRefusal(int fd) const {
+Peer RpcServer::identify(int fd, std::string& why) const {
+  Peer peer;
   ucred cred{};
   socklen_t len = sizeof(cred);
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    return std::string("permission denied: cannot read peer credentials: ") + std::strerror(errno);
+    why = std::string("permission denied: cannot read peer credentials: ") + std::strerror(errno);
+    return peer;
   }
-  if (cred.uid == 0 || cred.uid == ::geteuid()) return {};
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  peer.pid = cred.pid;
+  // Read now, on the control thread, while the connecting process most likely still runs.
+  peer.comm = readComm(cred.pid);
   // The socket's group is read now, so a chgrp after start-up takes effect.
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
-    return std::string("permission denied: cannot stat the control socket: ") +
-           std::strerror(errno);
+    why = std::string("permission denied: cannot stat the control socket: ") + std::strerror(errno);
+    return peer;
   }
-  if (cred.gid == st.st_gid) return {};
   // Supplementary groups count as well (as for the socket file's own permission check): the
   // peer's, as they were when it connected.
   std::vector<gid_t> groups(32);
@@ -199,16 +215,24 @@ std::string RpcServer::peerRefusal(int fd) const {
     socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) == 0) {
       groups.resize(glen / sizeof(gid_t));
-      for (gid_t g : groups) {
-        if (g == st.st_gid) return {};
-      }
       break;
     }
-    if (errno != ERANGE) break;
+    if (errno != ERANGE || attempt == 1) {
+      groups.clear();
+      break;
+    }
     groups.resize(glen / sizeof(gid_t));  // the kernel said how many
   }
-  return "permission denied: uid " + std::to_string(cred.uid) + " gid " + std::to_string(cred.gid) +
-         " is not root, the daemon's user or in the socket's group";
+  groups.push_back(cred.gid);
+  const std::optional<Role> role = peerRole(policy_, cred.uid, groups, st.st_gid);
+  if (!role) {
+    why = "permission denied: uid " + std::to_string(cred.uid) + " gid " +
+          std::to_string(cred.gid) +
+          " is not root, the daemon's user, in control-admin-group or in the read group";
+    return peer;
+  }
+  peer.role = *role;
+  return peer;
 }
 
 bool RpcServer::onReadable(Client& c, int fd) {
@@ -264,7 +288,7 @@ bool RpcServer::processLines(Client& c, bool at_eof) {
     start = std::min(nl + 1, c.in.size());
     // Blank lines (someone pressing Enter in socat) are not requests.
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    std::string reply = dispatcher_.handleLine(line);
+    std::string reply = dispatcher_.handleLine(line, c.peer);
     if (!reply.empty()) {
       c.out += reply;
       c.out += '\n';

@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "switch/core/authz.h"
 #include "switch/core/jsonrpc.h"
 
 namespace rtvs {
@@ -21,9 +22,13 @@ class RpcServer {
   static constexpr size_t kMaxPendingOutput = 4u << 20;  // unread replies before closing
   static constexpr size_t kMaxPath = 107;                // sizeof(sockaddr_un::sun_path) - 1
 
-  // Creates and listens on `path` (mode 0660). A socket file left by a dead process is removed;
-  // throws std::runtime_error naming the path if a live server answers on it, if it exists and is
-  // not a socket, if it is longer than kMaxPath bytes, or on any system error.
+  // Creates and listens on `path` (mode 0660; group `policy.read_gid` when set). A socket file
+  // left by a dead process is removed; throws std::runtime_error naming the path if a live server
+  // answers on it, if it exists and is not a socket, if it is longer than kMaxPath bytes, or on
+  // any system error. `policy` decides each peer's role when it connects (authz.h); peers with
+  // no role are refused.
+  RpcServer(const std::string& path, const RpcDispatcher& dispatcher, AccessPolicy policy);
+  // Policy: root and the daemon's uid are admin, the socket's group reads.
   RpcServer(const std::string& path, const RpcDispatcher& dispatcher);
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;
@@ -43,11 +48,12 @@ class RpcServer {
     std::string out;
     uint32_t events = 0;       // epoll interest currently registered
     bool read_closed = false;  // peer shut down its write side: close once `out` is drained
+    Peer peer;
   };
 
   void acceptAll();
-  // Empty if the peer may talk to us, else why not.
-  std::string peerRefusal(int fd) const;
+  // The peer's credentials and role; empty `why` if it may talk to us, else why not.
+  Peer identify(int fd, std::string& why) const;
   // Each returns false when the client must be closed.
   bool onReadable(Client& c, int fd);
   bool processLines(Client& c, bool at_eof);
@@ -58,6 +64,7 @@ class RpcServer {
 
   std::string path_;
   const RpcDispatcher& dispatcher_;
+  AccessPolicy policy_;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   dev_t dev_ = 0;  // identity of the socket file we created, so we unlink only our own

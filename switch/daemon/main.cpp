@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +24,13 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "switch/core/authz.h"
 #include "switch/core/config.h"
 #include "switch/core/host_check.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/metrics_server.h"
 #include "switch/core/rpc_server.h"
+#include "switch/daemon/control_api.h"
 #include "switch/daemon/eal_args.h"
 #include "switch/daemon/switch.h"
 
@@ -62,6 +65,17 @@ void makeDir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
+}
+
+std::optional<gid_t> groupId(const std::string& name, const char* key) {
+  if (name.empty()) return std::nullopt;
+  group gr {};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    throw std::runtime_error(std::string(key) + ": no group named \"" + name + "\"");
+  }
+  return found->gr_gid;
 }
 
 // Scrapes arrive on the metrics server's thread, but the switch's state belongs to the control
@@ -128,10 +142,19 @@ int runDaemon(const rtvs::Config& cfg) {
     std::unique_ptr<rtvs::MetricsServer> metrics;
     MetricsHandoff handoff;
     rtvs::RpcDispatcher dispatcher;
+    rtvs::ControlAccess access(
+        {static_cast<double>(cfg.control_mutation_rate), cfg.control_mutation_burst},
+        [](const std::string& line) { spdlog::info("{}", line); },
+        [](const std::string& line) { spdlog::warn("{}", line); });
+    dispatcher.setAccess(&access);
     try {
+      const rtvs::AccessPolicy policy{geteuid(),
+                                      groupId(cfg.control_admin_group, "control-admin-group"),
+                                      groupId(cfg.control_read_group, "control-read-group")};
       sw = std::make_unique<rtvs::Switch>(cfg);
       sw->registerMethods(dispatcher);
-      server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher);
+      rtvs::registerControlMethods(dispatcher, sw->config());
+      server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher, policy);
       for (const auto& spec : cfg.ports) sw->addPort(spec);
       sw->startPmds();
       if (!cfg.metrics_listen.empty()) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace rtvs {
 
@@ -68,7 +69,8 @@ uint64_t PortTotals::dropSum() const {
 
 Switch::Switch(const Config& cfg)
     : cfg_(cfg), tsc_hz_(rte_get_tsc_hz()), start_tsc_(rte_rdtsc()),
-      start_realtime_(realtimeNow()), macs_(cfg.mac_table_size) {
+      start_realtime_(realtimeNow()), macs_(cfg.mac_table_size),
+      dpdk_rules_(parseDevargsRules(cfg.dpdk_allow)) {
   const int socket = static_cast<int>(rte_socket_id());
   pool_ = rte_pktmbuf_pool_create("rtvs_mbufs", cfg_.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   socket);
@@ -203,20 +205,43 @@ Switch::PortRec& Switch::findPort(const std::string& name) {
   return *it->second;
 }
 
+ConfinedSocket Switch::checkPortPolicy(const PortSpec& spec) const {
+  try {
+    if (spec.type == PortType::kDpdk) {
+      checkDevargsAllowed(spec.devargs, dpdk_rules_);
+      return {};
+    }
+    std::vector<std::string> dirs{cfg_.socket_dir};
+    dirs.insert(dirs.end(), cfg_.allowed_socket_dirs.begin(), cfg_.allowed_socket_dirs.end());
+    ConfinedSocket sock = confineSocketPath(spec.path, dirs, spec.type == PortType::kVhostUser);
+    // The daemon's own control socket is not a guest.
+    const std::string ctl = std::filesystem::path(cfg_.control_socket).filename();
+    const std::vector<std::string> ctl_dir =
+        realDirs({std::filesystem::path(cfg_.control_socket).parent_path()});
+    if (!ctl_dir.empty() && sock.real_path == (ctl_dir[0] == "/" ? "" : ctl_dir[0]) + "/" + ctl) {
+      throw ConfigError("path: " + spec.path + " is the daemon's control socket");
+    }
+    return sock;
+  } catch (const ConfigError& e) {
+    throw RpcError(rpc_code::kInvalidParams, "port \"" + spec.name + "\": " + e.what());
+  }
+}
+
 nlohmann::json Switch::addPort(const PortSpec& spec) {
   if (ports_.count(spec.name)) {
     throw RpcError(rpc_code::kExists, "port \"" + spec.name + "\" exists");
   }
   const bool vhost = spec.type != PortType::kDpdk;
+  ConfinedSocket sock = checkPortPolicy(spec);
   if (vhost) {
     for (const auto& [n, p] : ports_) {
-      if (p->spec.type != PortType::kDpdk && p->spec.path == spec.path) {
+      if (p->spec.type != PortType::kDpdk &&
+          (p->spec.path == spec.path || p->sock.real_path == sock.real_path)) {
         throw RpcError(rpc_code::kExists,
                        "path " + spec.path + " is already used by port \"" + n + "\"");
       }
     }
-    struct stat st{};
-    if (spec.type == PortType::kVhostUser && lstat(spec.path.c_str(), &st) == 0) {
+    if (spec.type == PortType::kVhostUser && sock.exists) {
       throw RpcError(rpc_code::kExists, "path " + spec.path + ": socket path exists");
     }
   }
@@ -235,7 +260,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
   std::string ethname;
   if (vhost) {
     ethname = "net_vhost_rtvs" + std::to_string(vdev_counter_++);
-    const std::string args = "iface=" + spec.path + ",queues=" + std::to_string(spec.queues) +
+    // Through the directory held open: what was checked is what DPDK binds or connects in.
+    const std::string args = "iface=" + sock.fd_path + ",queues=" + std::to_string(spec.queues) +
                              ",client=" + (spec.type == PortType::kVhostUserClient ? "1" : "0");
     if (rte_eal_hotplug_add("vdev", ethname.c_str(), args.c_str()) != 0) {
       throw RpcError(rpc_code::kFailed, "cannot create vhost-user port on " + spec.path +
@@ -305,12 +331,17 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
   if (rc != 0) throw fail(std::string("cannot start: ") + rte_strerror(-rc));
   // net_vhost creates a server socket when configured. Guests (QEMU) often run as another user
   // in the switch's group.
-  if (spec.type == PortType::kVhostUser) chmod(spec.path.c_str(), 0660);
+  if (spec.type == PortType::kVhostUser) {
+    if (const int err = chmodSocketAt(sock, 0660); err != 0) {
+      throw fail(std::string("cannot chmod the socket: ") + strerror(err));
+    }
+  }
   rte_eth_promiscuous_enable(port_id);  // a bridge port receives every frame; vhost ignores it
 
   auto rec = std::make_unique<PortRec>();
   rec->spec = spec;
   rec->device = device;
+  rec->sock = std::move(sock);
   rec->dp = std::make_unique<DpPort>();
   DpPort& dp = *rec->dp;
   dp.index = index;

@@ -23,6 +23,7 @@
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/rxq_plan.h"
+#include "switch/core/socket_policy.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
 
@@ -73,6 +74,7 @@ class Switch {
     PortSpec spec;
     std::unique_ptr<DpPort> dp;
     rte_device* device = nullptr;
+    ConfinedSocket sock;  // vhost ports: the socket's directory, held until the port is gone
     bool link_up = false;
     bool ever_up = false;
     uint64_t reconnects = 0;
@@ -85,6 +87,9 @@ class Switch {
   static constexpr unsigned kMoving = ~0u;  // rxq_pmd of a queue between two PMDs
 
   PortRec& findPort(const std::string& name);
+  // Issue 15: the vhost socket path confined to the socket directories, or the dpdk devargs
+  // checked against dpdk-allow. Throws RpcError; returns the confined socket (vhost ports).
+  ConfinedSocket checkPortPolicy(const PortSpec& spec) const;
   std::vector<RxqSlot> currentPlan() const;
   void rebalance();
   void publish();
@@ -122,6 +127,7 @@ class Switch {
   std::unique_ptr<Snapshot> current_;
   uint64_t generation_ = 0;
   uint64_t vdev_counter_ = 0;
+  std::vector<DevargsRule> dpdk_rules_;  // cfg_.dpdk_allow, parsed
 
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;

@@ -190,7 +190,8 @@ void Switch::registerMethods(RpcDispatcher& d) {
   d.add("list-commands", "", "the methods this daemon answers", [&d](const json&) {
     json cmds = json::array();
     for (const auto& m : d.methods()) {
-      cmds.push_back({{"method", m.method}, {"params", m.params_help}, {"help", m.help}});
+      cmds.push_back(
+          {{"method", m.method}, {"params", m.params_help}, {"help", m.help}, {"role", m.role}});
     }
     return json{{"commands", cmds}};
   });

@@ -1,6 +1,8 @@
 // libFuzzer target: one control-socket line through RpcDispatcher::handleLine, with methods
-// registered as the daemon registers them (same names, same parameter parsing, same errors),
-// over an in-memory port table. Every reply must be one line of valid JSON-RPC 2.0.
+// registered as the daemon registers them (same names, same parameter parsing, same errors,
+// the default dpdk-allow list), over an in-memory port table. Every reply must be one line of
+// valid JSON-RPC 2.0. Lines alternate between an admin and a read peer (with the daemon's
+// role and rate checks): a read peer's line must never change the port table.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "switch/core/authz.h"
+#include "switch/core/devargs_policy.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/port_params.h"
 #include "switch/core/port_spec.h"
@@ -31,6 +35,7 @@ std::string optString(const json& params, const char* key) {
 
 struct FakeSwitch {
   std::map<std::string, rtvs::PortSpec> ports;
+  std::vector<rtvs::DevargsRule> rules = rtvs::parseDevargsRules(rtvs::defaultDpdkAllow());
 
   json portObject(const rtvs::PortSpec& p) const {
     return {{"name", p.name},  {"type", rtvs::portTypeName(p.type)}, {"path", p.path},
@@ -49,7 +54,7 @@ struct FakeSwitch {
     d.add("version", "", "versions", [](const json&) { return json{{"version", "fuzz"}}; });
     d.add("list-commands", "", "methods", [&d](const json&) {
       json cmds = json::array();
-      for (const auto& m : d.methods()) cmds.push_back({{"method", m.method}});
+      for (const auto& m : d.methods()) cmds.push_back({{"method", m.method}, {"role", m.role}});
       return json{{"commands", cmds}};
     });
     d.add("port.add", "name options", "add a port", [this](const json& params) {
@@ -59,6 +64,7 @@ struct FakeSwitch {
       try {
         rtvs::validatePortName(name);
         spec = rtvs::parsePortSpec(name, opts, "/tmp");
+        if (spec.type == rtvs::PortType::kDpdk) checkDevargsAllowed(spec.devargs, rules);
       } catch (const rtvs::ConfigError& e) {
         throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, e.what());
       }
@@ -116,10 +122,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FakeSwitch sw;
   rtvs::RpcDispatcher d;
   sw.registerMethods(d);
+  rtvs::ControlAccess access({1000, 64}, nullptr, nullptr);
+  d.setAccess(&access);
+  const rtvs::Peer admin{0, 0, 1, "fuzz", rtvs::Role::kAdmin};
+  const rtvs::Peer reader{1001, 1001, 2, "fuzz", rtvs::Role::kRead};
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  while (!in.empty()) {
+  for (unsigned line = 0; !in.empty(); ++line) {
     const size_t nl = in.find('\n');
-    checkReply(d.handleLine(in.substr(0, nl)));
+    if (line % 2 == 0) {
+      checkReply(d.handleLine(in.substr(0, nl), admin));
+    } else {
+      const std::map<std::string, rtvs::PortSpec> before = sw.ports;
+      checkReply(d.handleLine(in.substr(0, nl), reader));
+      if (sw.ports != before) std::abort();
+    }
     if (nl == std::string_view::npos) break;
     in.remove_prefix(nl + 1);
   }

@@ -15,8 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 core=$root/switch/core
 case "$target" in
-  rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp") ;;
-  config) sources=("$core/config.cpp" "$core/port_spec.cpp") ;;
+  rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp"
+                "$core/authz.cpp" "$core/devargs_policy.cpp") ;;
+  config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
 esac
 cxx=$(command -v clang++) || { echo "SKIP: clang++ not installed"; exit 77; }

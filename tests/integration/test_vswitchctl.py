@@ -18,7 +18,7 @@ MA, MB = mac(0x0A), mac(0x0B)
 BUDGET_US = 1000000  # on port b: nothing on this host takes a second, so over_budget stays 0
 METHODS = ["version", "list-commands", "port.add", "port.del", "port.list", "port.show",
            "fdb.show", "fdb.flush", "pmd.show", "pmd.perf", "stats.show", "stats.clear",
-           "latency.show", "latency.clear"]
+           "latency.show", "latency.clear", "control.show"]
 
 
 def rows(text):
@@ -119,7 +119,7 @@ class Vswitchctl(unittest.TestCase):
 
     def test_list_commands(self):
         out = self.ctl("list-commands")
-        self.assertEqual(rows(out)[0], ["METHOD", "PARAMS", "HELP"])
+        self.assertEqual(rows(out)[0], ["METHOD", "ROLE", "PARAMS", "HELP"])
         listed = [r[0] for r in rows(out)[1:]]
         j = self.ctl_json("list-commands")
         self.assertEqual([c["method"] for c in j["commands"]], listed)
@@ -127,7 +127,10 @@ class Vswitchctl(unittest.TestCase):
             self.assertIn(m, listed)
         for c in j["commands"]:
             self.assertTrue(c["help"], c)
-        self.assertEqual(row_of(out, "port.show")[1], "name")
+            self.assertEqual(c["role"], "admin" if c["method"] in (
+                "port.add", "port.del", "fdb.flush", "stats.clear", "latency.clear") else "read")
+        self.assertEqual(row_of(out, "port.show")[1:3], ["read", "name"])
+        self.assertEqual(row_of(out, "port.add")[1], "admin")
 
     def test_port_list(self):
         out = self.ctl("port", "list")

@@ -9,10 +9,12 @@ ProcessGroup, stopped by PID and cleaned up with the group)::
         sw.rpc("port.list")
         sw.ctl("port", "list", "--json")          # runs vswitchctl against this daemon
 
-``Daemon(group, ports=(), args=(), pmd_cores="1", housekeeping="0", memory_mb=256, mbufs=8192)``
+``Daemon(group, ports=(), args=(), pmd_cores="1", housekeeping="0", memory_mb=256, mbufs=8192,
+socket_dirs=())``
     Starts ``rtvswitch`` with a control socket and a vhost socket directory in the group's
     temporary directory and waits until the control socket answers. ``ports`` are ``--port``
-    values ("NAME key=value ...").
+    values ("NAME key=value ..."). vhost-user socket paths must lie in the socket directory or
+    in one of ``socket_dirs`` (``--allowed-socket-dir``; the daemon refuses others).
     ``rpc(method, params=None)`` -> result; raises ``RpcError`` (with ``.code``) on an error reply.
     ``ctl(*args, check=True)`` -> ``subprocess.CompletedProcess`` of vswitchctl.
     ``stop(grace=10)`` (SIGTERM, returns the exit code), ``kill()`` (SIGKILL), ``restart()``
@@ -88,7 +90,7 @@ def call(sock_path, method, params=None, timeout=30.0, req_id=1):
 
 class Daemon:
     def __init__(self, group, ports=(), args=(), pmd_cores="1", housekeeping="0",
-                 memory_mb=256, ready_timeout=60, mbufs=8192):
+                 memory_mb=256, ready_timeout=60, mbufs=8192, socket_dirs=()):
         self.group = group
         self.control = os.path.join(group.tmpdir, "rtvswitch.ctl")
         self.socket_dir = group.tmpdir
@@ -97,6 +99,8 @@ class Daemon:
                      housekeeping, "--control-socket", self.control, "--socket-dir",
                      self.socket_dir, "--file-prefix", self.prefix, "--memory-mb",
                      str(memory_mb), "--mbufs", str(mbufs), "--no-mlockall"]
+        for d in socket_dirs:
+            self.argv += ["--allowed-socket-dir", d]
         for p in ports:
             self.argv += ["--port", p]
         self.argv += list(args)

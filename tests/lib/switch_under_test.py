@@ -16,7 +16,8 @@ Implementations:
 - ``testpmd``: dpdk-testpmd io forwarding between two net_vhost client ports (port 0 <-> 1),
   exactly what two guests need. Ports are fixed at start.
 - ``rtvswitch`` (the default): the daemon, started by tests/lib/rtvswitch.py's ``Daemon`` with
-  ``--port "NAME type=vhostuserclient path=SOCK"`` per port; ``rpc()``, ``ctl()``,
+  ``--port "NAME type=vhostuserclient path=SOCK"`` per port and ``--allowed-socket-dir`` for
+  the directories of those sockets (``add_port`` paths must lie in one); ``rpc()``, ``ctl()``,
   ``add_port``/``del_port`` (vswitchctl), ``port_show``, ``mempool_in_use``, ``kill()`` (SIGKILL)
   and ``restart()`` (same arguments).
 
@@ -286,7 +287,10 @@ class RtvswitchSwitch(SwitchUnderTest):
         specs = [f"{name} type=vhostuserclient path={path}" + (f" mtu={mtu}" if mtu else "")
                  for name, path in self.ports.items()]
         try:
-            self.daemon = rs.Daemon(self._group, ports=specs, args=self.extra)
+            # The guests' sockets live in their own directories: allow those (the daemon
+            # confines vhost-user socket paths to the directories it is given).
+            dirs = sorted({os.path.dirname(os.path.abspath(p)) for p in self.ports.values()})
+            self.daemon = rs.Daemon(self._group, ports=specs, args=self.extra, socket_dirs=dirs)
         except RuntimeError as e:
             raise SwitchError(str(e)) from None
 

@@ -61,6 +61,12 @@ Config fullConfig() {
   c.mlockall = false;
   c.metrics_listen = "127.0.0.1:9477";
   c.eal_args = {"--log-level=lib.eal:debug", "--no-pci"};
+  c.control_admin_group = "rtvs-admin";
+  c.control_read_group = "rtvs-read";
+  c.allowed_socket_dirs = {"/var/lib/libvirt/qemu", "/run/kubevirt"};
+  c.dpdk_allow = {"pci:*", "net_tap:iface=rtvs*"};
+  c.control_mutation_rate = 10;
+  c.control_mutation_burst = 200;
   PortSpec vm1;
   vm1.name = "vm1";
   vm1.path = "/tmp/rtvs-test-vm1.sock";
@@ -100,9 +106,21 @@ TEST(Config, ExampleFileHasEveryKeyAtItsDefault) {
   for (const char* key :
        {"pmd-cores", "housekeeping-cores", "socket-dir", "control-socket", "memory-mb", "no-huge",
         "file-prefix", "mbufs", "mac-aging-sec", "mac-table-size", "log-level", "pmd-priority",
-        "mlockall", "metrics-listen", "eal-args"}) {
+        "mlockall", "metrics-listen", "eal-args", "control-admin-group", "control-read-group",
+        "allowed-socket-dirs", "dpdk-allow", "control-mutation-rate", "control-mutation-burst"}) {
     EXPECT_THAT(text, HasSubstr(std::string("\n") + key + " = ")) << key;
   }
+}
+
+TEST(Config, SecurityKeysAreChecked) {
+  EXPECT_THAT(tomlError("dpdk-allow = [\"net_pcap:tx_pcap=/tmp/*\"]\n"),
+              HasSubstr("t.toml:1: dpdk-allow: entry"));
+  EXPECT_THAT(tomlError("allowed-socket-dirs = [\"relative\"]\n"),
+              HasSubstr("allowed-socket-dirs: must be absolute"));
+  EXPECT_THAT(tomlError("control-admin-group = \"a b\"\n"),
+              HasSubstr("control-admin-group: must be a group name"));
+  EXPECT_THAT(tomlError("control-mutation-burst = 0\n"), HasSubstr("control-mutation-burst"));
+  EXPECT_EQ(loadConfigToml("", "t.toml").dpdk_allow, defaultDpdkAllow());
 }
 
 TEST(Config, ExampleFilePortsLoadWhenUncommented) {

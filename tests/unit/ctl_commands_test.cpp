@@ -75,6 +75,7 @@ TEST(CtlArgs, EveryVerbMapsToItsMethod) {
   expectCalls({"latency", "clear", "vm1"}, "latency clear", {{"latency.clear", {{"port", "vm1"}}}});
   expectCalls({"version"}, "version", {{"version", nullptr}});
   expectCalls({"list-commands"}, "list-commands", {{"list-commands", nullptr}});
+  expectCalls({"control", "show"}, "control show", {{"control.show", nullptr}});
 }
 
 TEST(CtlArgs, GlobalOptionsBeforeOrAfterTheVerb) {
@@ -107,7 +108,7 @@ void expectUsage(std::vector<std::string> args, const std::string& err) {
 }
 
 TEST(CtlArgs, UsageErrors) {
-  const std::string verbs = "port, fdb, pmd, stats, latency, version, list-commands";
+  const std::string verbs = "port, fdb, pmd, stats, latency, control, version, list-commands";
   expectUsage({}, "a command is needed: " + verbs);
   expectUsage({"--json"}, "a command is needed: " + verbs);
   expectUsage({"bogus"}, "unknown command 'bogus' (commands: " + verbs + ")");
@@ -264,12 +265,12 @@ TEST(CtlFormat, VersionAndListCommands) {
   json v{{"vswitchctl", "0.1.0"}, {"rtvswitch", {{"version", "0.1.0"}, {"dpdk", "DPDK 22.11.11"}}}};
   EXPECT_EQ(formatResult("version", v), "vswitchctl 0.1.0\nrtvswitch 0.1.0 (DPDK 22.11.11)\n");
   json c = json::parse(R"({"commands": [
-    {"method": "port.show", "params": "name", "help": "one port in detail"},
-    {"method": "version", "params": "", "help": "daemon and DPDK versions"}]})");
+    {"method": "port.del", "role": "admin", "params": "name", "help": "remove a port"},
+    {"method": "version", "role": "read", "params": "", "help": "daemon and DPDK versions"}]})");
   EXPECT_EQ(formatResult("list-commands", c),
-            "METHOD     PARAMS  HELP\n"
-            "port.show  name    one port in detail\n"
-            "version    -       daemon and DPDK versions\n");
+            "METHOD    ROLE   PARAMS  HELP\n"
+            "port.del  admin  name    remove a port\n"
+            "version   read   -       daemon and DPDK versions\n");
 }
 
 TEST(CtlFormat, GenericTreeForAnyShape) {

@@ -69,7 +69,9 @@ TEST(DaemonArgs, HelpPrintsToStdout) {
                           "--mac-aging-sec",  "--mac-table-size", "--log-level",
                           "--pmd-priority",   "--mlockall",       "--no-mlockall",
                           "--metrics-listen", "--eal-arg",        "--port",
-                          "--check-host",     "--version"}) {
+                          "--check-host",     "--version",        "--allowed-socket-dir",
+                          "--control-admin-group", "--control-read-group",
+                          "--control-mutation-rate", "--control-mutation-burst"}) {
     EXPECT_THAT(out, HasSubstr(opt)) << opt;
   }
 }
@@ -143,6 +145,23 @@ TEST_F(DaemonArgsTest, OverridesWinOverTheFile) {
   ASSERT_EQ(c.ports.size(), 3u);
   EXPECT_EQ(c.ports[1].name, "vm2");
   EXPECT_EQ(c.ports[1].path, dir_ + "/vm2");
+}
+
+TEST(DaemonArgs, SecurityOverrides) {
+  const Config c = parse({"--config", kFull, "--allowed-socket-dir", "/srv/a",
+                          "--allowed-socket-dir=/srv/b", "--control-admin-group", "wheel",
+                          "--control-read-group", "adm", "--control-mutation-rate", "0",
+                          "--control-mutation-burst", "7"})
+                       .config;
+  // Directories of the command line are added to the file's.
+  EXPECT_THAT(c.allowed_socket_dirs,
+              ElementsAre("/var/lib/libvirt/qemu", "/run/kubevirt", "/srv/a", "/srv/b"));
+  EXPECT_EQ(c.control_admin_group, "wheel");
+  EXPECT_EQ(c.control_read_group, "adm");
+  EXPECT_EQ(c.control_mutation_rate, 0u);
+  EXPECT_EQ(c.control_mutation_burst, 7u);
+  EXPECT_THROW(parse({"--allowed-socket-dir", "rel"}), ConfigError);
+  EXPECT_THROW(parse({"--control-read-group", "a:b"}), ConfigError);
 }
 
 TEST(DaemonArgs, BooleanFlags) {

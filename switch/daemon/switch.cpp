@@ -287,9 +287,16 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
 
-  // Create the ethdev.
+  // Create the ethdev. Every port is one: the DPDK build's RTE_MAX_ETHPORTS (32 in Debian's
+  // DPDK 22.11) caps the ports below kMaxPorts.
+  const auto ethdevLimit = [] {
+    return RpcError(rpc_code::kFailed,
+                    "no free ethdev: this DPDK is built for " + std::to_string(RTE_MAX_ETHPORTS) +
+                        " ethdev ports per process (RTE_MAX_ETHPORTS), all in use");
+  };
   std::string ethname;
   if (vhost) {
+    if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) throw ethdevLimit();
     ethname = "net_vhost_rtvs" + std::to_string(vdev_counter_++);
     // Through the directory held open: what was checked is what DPDK binds or connects in.
     const std::string args = "iface=" + sock.fd_path + ",queues=" + std::to_string(spec.queues) +
@@ -308,6 +315,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
         throw RpcError(rpc_code::kExists, "device " + ethname + " is already used by port \"" +
                                               by_port_id_[existing]->spec.name + "\"");
       }
+    } else if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
+      throw ethdevLimit();
     } else if (rte_dev_probe(spec.devargs.c_str()) != 0) {
       throw RpcError(rpc_code::kFailed, "devargs: cannot probe \"" + spec.devargs + "\"");
     }

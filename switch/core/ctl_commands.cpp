@@ -64,9 +64,10 @@ std::string withUnit(const json& o, const char* key, const char* unit) {
   return s == "-" ? s : s + " " + unit;
 }
 
-const char* const kDropReasons[] = {"tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin"};
+const char* const kDropReasons[] = {"tx_full", "mtu",  "no_mbuf", "link_down", "runt",
+                                    "hairpin", "vlan", "spoof",   "mac_limit", "storm"};
 
-// Sum of the drops that lose the frame (learn_full forwards it, so it is not one).
+// Sum of the drops that lose the frame (learn_full and learn_limited forward it, so they are not).
 std::string dropSum(const json& drops) {
   if (!drops.is_object()) return "-";
   uint64_t sum = 0;
@@ -141,6 +142,7 @@ std::string formatPortShow(const json& p) {
   kv.emplace_back("drops", dropSum(d) + " (" + reasons + ")");
   kv.emplace_back("learn_full",
                   field(d, "learn_full") + " (source MACs not learned, frames forwarded)");
+  kv.emplace_back("learn_limited", field(d, "learn_limited") + " (source MACs over mac-limit)");
   return keyValues(kv);
 }
 
@@ -150,9 +152,10 @@ std::string formatFdb(const json& r) {
   if (entries.is_array() && !entries.empty()) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : entries) {
-      rows.push_back({field(e, "mac"), field(e, "port"), fixed1(e, "age_s", "s")});
+      rows.push_back(
+          {field(e, "vlan"), field(e, "mac"), field(e, "port"), fixed1(e, "age_s", "s")});
     }
-    out += formatTable({"MAC", "PORT", "AGE"}, "llr", rows);
+    out += formatTable({"VLAN", "MAC", "PORT", "AGE"}, "rllr", rows);
   } else {
     out += "no learned MAC addresses\n";
   }
@@ -204,9 +207,9 @@ std::string formatStats(const json& r) {
                         "DROPS", "RECONNECTS"},
                        "llrrrrrrr", rows);
     out += "\ndrops by reason (packets):\n";
-    out += formatTable(
-        {"PORT", "TX_FULL", "MTU", "NO_MBUF", "LINK_DOWN", "RUNT", "HAIRPIN", "LEARN_FULL*"},
-        "lrrrrrrr", drops);
+    out += formatTable({"PORT", "TX_FULL", "MTU", "NO_MBUF", "LINK_DOWN", "RUNT", "HAIRPIN",
+                        "VLAN", "SPOOF", "MAC_LIMIT", "STORM", "LEARN_FULL*"},
+                       "lrrrrrrrrrrr", drops);
     out += "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n";
   } else {
     out += "no ports\n";
@@ -562,8 +565,12 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   fdb->require_subcommand(1);
   CLI::App* fdb_show = fdb->add_subcommand("show", "Learned MAC addresses");
   fdb_show->add_option("PORT", port_, "Only those learned on this port");
+  fdb_show->add_option("--vlan", vlan_, "Only those of this VLAN (0: untagged)")
+      ->check(CLI::Range(0, 4094));
   set(fdb_show, "fdb show", [this] {
-    return std::vector<CtlCall>{{"fdb.show", optionalPort(port_)}};
+    json params = optionalPort(port_);
+    if (vlan_ >= 0) params["vlan"] = vlan_;
+    return std::vector<CtlCall>{{"fdb.show", params}};
   });
   CLI::App* fdb_flush = fdb->add_subcommand("flush", "Forget learned MAC addresses");
   fdb_flush->add_option("PORT", port_, "Only those learned on this port");

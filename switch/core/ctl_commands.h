@@ -68,6 +68,7 @@ class CtlCli {
   CtlCommand command_;
   // Bound to CLI11 options.
   std::string name_, port_;
+  int vlan_ = -1;
   std::vector<std::string> options_;
   bool clear_ = false, histogram_ = false;
 };

@@ -17,38 +17,84 @@ MacTable::MacTable(uint32_t max_entries) : max_entries_(max_entries) {
     slots_[i].store(0, std::memory_order_relaxed);
     seen_[i].store(0, std::memory_order_relaxed);
   }
+  bindings_ = std::make_unique<std::atomic<uint32_t>[]>(kBindings);
+  for (uint32_t i = 0; i < kBindings; ++i) bindings_[i].store(0, std::memory_order_relaxed);
+  binding_refs_.assign(kBindings, 0);
 }
 
-MacTable::LearnResult MacTable::learn(MacAddr mac, uint16_t port, uint64_t now) noexcept {
+uint16_t MacTable::bind(uint16_t vlan, uint16_t port) noexcept {
+  const uint32_t pair = (uint32_t{vlan} << 16) | port;
+  if (const auto it = binding_of_.find(pair); it != binding_of_.end()) return it->second;
+  uint16_t id;
+  if (next_unused_id_ < kBindings) {
+    id = static_cast<uint16_t>(next_unused_id_++);
+  } else if (!free_ids_.empty()) {
+    id = free_ids_.front();
+    free_ids_.pop_front();
+  } else {
+    return 0;
+  }
+  // Published to readers by the release store of the slot that first refers to it.
+  bindings_[id].store(pair, std::memory_order_relaxed);
+  binding_of_[pair] = id;
+  return id;
+}
+
+void MacTable::unref(uint16_t b) noexcept {
+  const uint16_t port = portOf(uint64_t{b} << 48);
+  if (--port_count_[port] == 0) port_count_.erase(port);
+  if (--binding_refs_[b] == 0) {
+    binding_of_.erase(bindings_[b].load(std::memory_order_relaxed));
+    free_ids_.push_back(b);
+  }
+}
+
+MacTable::LearnResult MacTable::learn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now,
+                                      uint32_t port_limit) noexcept {
   const MacAddr key = mac & kMacMask;
-  const uint64_t word = (uint64_t{static_cast<uint16_t>(port + 1)} << 48) | key;
-  uint32_t i = home(key);
+  const bool at_limit = port_limit != 0 && portCount(port) >= port_limit;
+  uint32_t i = home(vlan, key);
   for (;; i = (i + 1) & mask_) {
     const uint64_t w = slots_[i].load(std::memory_order_relaxed);
     if (w == 0) break;
-    if ((w & kMacMask) == key) {
+    if ((w & kMacMask) == key && vlanOf(w) == vlan) {
+      if (portOf(w) == port) {
+        seen_[i].store(now, std::memory_order_relaxed);
+        return LearnResult::kRefreshed;
+      }
+      if (at_limit) return LearnResult::kLimit;
+      const uint16_t b = bind(vlan, port);
+      if (b == 0) return LearnResult::kFull;
+      ++binding_refs_[b];
+      ++port_count_[port];
       seen_[i].store(now, std::memory_order_relaxed);
-      if (w == word) return LearnResult::kRefreshed;
-      slots_[i].store(word, std::memory_order_release);
+      slots_[i].store((uint64_t{b} << 48) | key, std::memory_order_release);
+      unref(static_cast<uint16_t>(w >> 48));
       return LearnResult::kMoved;
     }
   }
   if (size_ >= max_entries_) return LearnResult::kFull;
+  if (at_limit) return LearnResult::kLimit;
+  const uint16_t b = bind(vlan, port);
+  if (b == 0) return LearnResult::kFull;
+  ++binding_refs_[b];
+  ++port_count_[port];
   // The load factor stays <= 1/2, so an empty slot was found above.
   seen_[i].store(now, std::memory_order_relaxed);
-  slots_[i].store(word, std::memory_order_release);
+  slots_[i].store((uint64_t{b} << 48) | key, std::memory_order_release);
   ++size_;
   return LearnResult::kNew;
 }
 
 void MacTable::eraseAt(uint32_t i) noexcept {
+  const uint64_t gone = slots_[i].load(std::memory_order_relaxed);
   // Backward-shift deletion: pull later members of the probe run into the hole.
   uint32_t j = i;
   for (;;) {
     j = (j + 1) & mask_;
     const uint64_t w = slots_[j].load(std::memory_order_relaxed);
     if (w == 0) break;
-    const uint32_t k = home(w & kMacMask);
+    const uint32_t k = home(vlanOf(w), w & kMacMask);
     // Entry at j may move to i only if its home k is not cyclically within (i, j].
     const bool k_in_range = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
     if (k_in_range) continue;
@@ -58,10 +104,11 @@ void MacTable::eraseAt(uint32_t i) noexcept {
   }
   slots_[i].store(0, std::memory_order_release);
   --size_;
+  unref(static_cast<uint16_t>(gone >> 48));
 }
 
-bool MacTable::remove(MacAddr mac) noexcept {
-  const Hit h = lookup(mac);
+bool MacTable::remove(uint16_t vlan, MacAddr mac) noexcept {
+  const Hit h = lookup(vlan, mac);
   if (h.port == kNoPort) return false;
   eraseAt(h.slot);
   return true;
@@ -70,9 +117,9 @@ bool MacTable::remove(MacAddr mac) noexcept {
 size_t MacTable::flushPort(uint16_t port) noexcept {
   size_t n = 0;
   // Deleting shifts later entries backwards, so re-examine a slot after erasing at it.
-  for (uint32_t i = 0; i <= mask_;) {
+  for (uint32_t i = 0; i <= mask_ && portCount(port) != 0;) {
     const uint64_t w = slots_[i].load(std::memory_order_relaxed);
-    if (w != 0 && static_cast<uint16_t>((w >> 48) - 1) == port) {
+    if (w != 0 && portOf(w) == port) {
       eraseAt(i);
       ++n;
     } else {
@@ -84,7 +131,12 @@ size_t MacTable::flushPort(uint16_t port) noexcept {
 
 size_t MacTable::flushAll() noexcept {
   size_t n = size_;
-  for (uint32_t i = 0; i <= mask_; ++i) slots_[i].store(0, std::memory_order_release);
+  for (uint32_t i = 0; i <= mask_; ++i) {
+    const uint64_t w = slots_[i].load(std::memory_order_relaxed);
+    if (w == 0) continue;
+    slots_[i].store(0, std::memory_order_release);
+    unref(static_cast<uint16_t>(w >> 48));
+  }
   size_ = 0;
   return n;
 }
@@ -105,12 +157,11 @@ size_t MacTable::age(uint64_t now, uint64_t max_age) noexcept {
 }
 
 void MacTable::forEach(
-    const std::function<void(MacAddr, uint16_t port, uint64_t last_seen)>& fn) const {
+    const std::function<void(uint16_t vlan, MacAddr, uint16_t port, uint64_t last_seen)>& fn)
+    const {
   for (uint32_t i = 0; i <= mask_; ++i) {
     const uint64_t w = slots_[i].load(std::memory_order_relaxed);
-    if (w != 0) {
-      fn(w & kMacMask, static_cast<uint16_t>((w >> 48) - 1), seen_[i].load(std::memory_order_relaxed));
-    }
+    if (w != 0) fn(vlanOf(w), w & kMacMask, portOf(w), seen_[i].load(std::memory_order_relaxed));
   }
 }
 

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "switch/core/port_policy.h"
+
 namespace rtvs {
 
 namespace {
@@ -36,6 +38,8 @@ std::string knownKeys() {
     if (!s.empty()) s += ", ";
     s += k;
   }
+  s += ", tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
+       "storm-multicast-pps, storm-unknown-unicast-pps";
   return s;
 }
 
@@ -124,6 +128,8 @@ void checkPortOption(std::string_view key, std::string_view value) {
     parseUnsigned(value, kMinMtu, kMaxMtu, key);
   } else if (key == "latency-budget-us") {
     parseUnsigned(value, 0, kMaxLatencyBudgetUs, key);
+  } else if (isPolicyKey(key)) {
+    checkPolicyOption(key, value);
   } else {
     fail(quotedValue(key), "unknown key (known: " + knownKeys() + ")");
   }
@@ -160,6 +166,7 @@ PortSpec parsePortSpec(std::string_view name, const PortOptions& options,
             static_cast<uint32_t>(parseUnsigned(value, 0, kMaxLatencyBudgetUs, key));
       }
     }
+    spec.policy = parsePolicy(options);
     const std::string type_name(portTypeName(spec.type));
     if (spec.type == PortType::kDpdk) {
       if (has_path) fail("path", "does not apply to type dpdk (use devargs)");
@@ -200,6 +207,7 @@ PortOptions toOptions(const PortSpec& spec) {
   out.emplace_back("queues", std::to_string(spec.queues));
   out.emplace_back("mtu", std::to_string(spec.mtu));
   out.emplace_back("latency-budget-us", std::to_string(spec.latency_budget_us));
+  for (auto& kv : policyOptions(spec.policy)) out.push_back(std::move(kv));
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "switch/core/port_policy.h"
+
 namespace rtvs {
 
 // Every configuration error: the message names the key and the reason.
@@ -38,6 +40,7 @@ struct PortSpec {
   uint16_t queues = 1;  // rx/tx queue pairs
   uint32_t mtu = 1500;  // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
   uint32_t latency_budget_us = 0;  // 0 = no budget alarm
+  PortPolicy policy;  // VLANs and port security (port_policy.h): all changeable at run time
 
   bool operator==(const PortSpec&) const = default;
 };

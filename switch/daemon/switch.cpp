@@ -91,8 +91,8 @@ Switch::Switch(const Config& cfg)
   for (unsigned i = 0; i < n_pmds; ++i) {
     if (lcore >= RTE_MAX_LCORE) throw std::runtime_error("EAL has fewer worker lcores than PMDs");
     const std::string rname = "rtvs_learn" + std::to_string(i);
-    rte_ring* ring = rte_ring_create(rname.c_str(), kLearnRingSize, socket,
-                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* ring = rte_ring_create_elem(rname.c_str(), sizeof(LearnEvent), kLearnRingSize,
+                                          socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) throw std::runtime_error("cannot create the learn ring");
     learn_rings_.push_back(ring);
     Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_, cfg_.latency_accounting};
@@ -154,11 +154,42 @@ uint64_t Switch::mempoolInUse() const { return rte_mempool_in_use_count(pool_); 
 void Switch::publish() {
   auto next = std::make_unique<Snapshot>();
   next->generation = ++generation_;
+  // Flood lists: VLANs that no port names explicitly (as tag or in trunks) reach exactly the
+  // ports that trunk every VLAN, so they share one list; each named VLAN gets its own.
+  VlanSet named;
+  std::vector<FloodEntry> all_vlans;  // ports trunking every VLAN, for VLANs 1..4094
+  std::vector<FloodEntry> untagged;   // VLAN 0
+  for (uint16_t i = 0; i < kMaxPorts; ++i) {
+    PortRec* p = by_index_[i];
+    if (p == nullptr) continue;
+    const PortVlan& v = p->policy->vlan;
+    if (v.tag != 0) named.set(v.tag);
+    if (!v.trunk_all) named |= v.trunks;
+    if (v.egress(0) != PortVlan::kNo) untagged.push_back({i, v.egress(0) == PortVlan::kTagged});
+    if (v.mode != VlanMode::kAccess && v.trunk_all) all_vlans.push_back({i, true});
+  }
+  next->floods.push_back(all_vlans);
+  next->floods.push_back(untagged);
+  next->flood_of.fill(0);
+  next->flood_of[0] = 1;
+  for (uint16_t vlan = 1; vlan <= kMaxVlanId; ++vlan) {
+    if (!named.test(vlan)) continue;
+    std::vector<FloodEntry> list;
+    for (uint16_t i = 0; i < kMaxPorts; ++i) {
+      const PortRec* p = by_index_[i];
+      if (p == nullptr) continue;
+      const PortVlan::Egress eg = p->policy->vlan.egress(vlan);
+      if (eg != PortVlan::kNo) list.push_back({i, eg == PortVlan::kTagged});
+    }
+    next->flood_of[vlan] = static_cast<uint16_t>(next->floods.size());
+    next->floods.push_back(std::move(list));
+  }
   for (uint16_t i = 0; i < kMaxPorts; ++i) {
     PortRec* p = by_index_[i];
     if (p == nullptr) continue;
     next->ports[i] = p->dp.get();
-    next->port_list.push_back(i);
+    next->policy[i] = p->policy.get();
+    next->policy_refs.push_back(p->policy);
     for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) {
       if (p->rxq_pmd[q] != kMoving) next->rxqs[p->rxq_pmd[q]].push_back(RxqRef{p->dp.get(), q});
     }
@@ -256,9 +287,16 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
 
-  // Create the ethdev.
+  // Create the ethdev. Every port is one: the DPDK build's RTE_MAX_ETHPORTS (32 in Debian's
+  // DPDK 22.11) caps the ports below kMaxPorts.
+  const auto ethdevLimit = [] {
+    return RpcError(rpc_code::kFailed,
+                    "no free ethdev: this DPDK is built for " + std::to_string(RTE_MAX_ETHPORTS) +
+                        " ethdev ports per process (RTE_MAX_ETHPORTS), all in use");
+  };
   std::string ethname;
   if (vhost) {
+    if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) throw ethdevLimit();
     ethname = "net_vhost_rtvs" + std::to_string(vdev_counter_++);
     // Through the directory held open: what was checked is what DPDK binds or connects in.
     const std::string args = "iface=" + sock.fd_path + ",queues=" + std::to_string(spec.queues) +
@@ -277,6 +315,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
         throw RpcError(rpc_code::kExists, "device " + ethname + " is already used by port \"" +
                                               by_port_id_[existing]->spec.name + "\"");
       }
+    } else if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
+      throw ethdevLimit();
     } else if (rte_dev_probe(spec.devargs.c_str()) != 0) {
       throw RpcError(rpc_code::kFailed, "devargs: cannot probe \"" + spec.devargs + "\"");
     }
@@ -359,6 +399,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
   for (const RxqSlot& slot : planAdd(currentPlan(), index, spec.queues, pmdCount())) {
     if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
   }
+  rec->policy = std::make_shared<const PortPolicy>(spec.policy);
   rec->baseline = totals(index);
   latency(index, rec->lat_in_base, rec->lat_out_base);
   budget_seen_[index] = 0;
@@ -394,6 +435,29 @@ void Switch::delPort(const std::string& name) {
   rebalance();
 }
 
+void Switch::setPortPolicy(const std::string& name, const PortPolicy& policy) {
+  PortRec& p = findPort(name);
+  const bool vlans_changed = !(p.policy->vlan == policy.vlan);
+  p.spec.policy = policy;
+  p.policy = std::make_shared<const PortPolicy>(policy);
+  publish();  // after this no PMD uses the old settings
+  if (vlans_changed) {
+    drainLearnRings(false, 0);
+    const size_t flushed = macs_.flushPort(p.dp->index);
+    spdlog::info("port {}: VLANs changed, {} MAC entries flushed", name, flushed);
+  }
+  updateMacLimits();
+  spdlog::info("port {}: policy set", name);
+}
+
+void Switch::updateMacLimits() {
+  for (auto& [n, p] : ports_) {
+    const uint32_t limit = p->policy->mac_limit;
+    const bool at = limit != 0 && macs_.portCount(p->dp->index) >= limit;
+    p->dp->at_mac_limit.store(at, std::memory_order_relaxed);
+  }
+}
+
 void Switch::delAllPorts() {
   std::vector<std::string> names;
   for (const auto& [n, p] : ports_) names.push_back(n);
@@ -416,30 +480,41 @@ void Switch::setLink(PortRec& p, bool up) {
                  p.reconnects ? " (reconnect " + std::to_string(p.reconnects) + ")" : "");
   } else {
     const size_t flushed = macs_.flushPort(p.dp->index);
+    p.dp->at_mac_limit.store(false, std::memory_order_relaxed);
     spdlog::info("port {}: link down, {} MAC entries flushed", p.spec.name, flushed);
   }
 }
 
 void Switch::drainLearnRings(bool discard_for_removed, uint16_t removed_index) {
   const uint64_t now = rte_rdtsc();
-  void* objs[64];
+  LearnEvent evs[64];
+  bool limited = false;
   for (rte_ring* ring : learn_rings_) {
     unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst(ring, objs, 64, nullptr)) > 0) {
+    while ((n = rte_ring_sc_dequeue_burst_elem(ring, evs, sizeof(LearnEvent), 64, nullptr)) > 0) {
       for (unsigned i = 0; i < n; ++i) {
-        const uint64_t ev = reinterpret_cast<uintptr_t>(objs[i]);
-        const uint16_t port = static_cast<uint16_t>((ev >> 48) - 1);
-        const MacAddr mac = ev & ((uint64_t{1} << 48) - 1);
-        if (port >= kMaxPorts || by_index_[port] == nullptr) continue;
-        if (discard_for_removed && port == removed_index) continue;
+        const LearnEvent& ev = evs[i];
+        if (ev.port >= kMaxPorts || by_index_[ev.port] == nullptr) continue;
+        if (discard_for_removed && ev.port == removed_index) continue;
+        PortRec& p = *by_index_[ev.port];
         ++learn_events_;
-        if (macs_.learn(mac, port, now) == MacTable::LearnResult::kFull) {
-          ++learn_failed_;
-          ++by_index_[port]->learn_full;
+        const uint32_t limit = p.policy->mac_limit;
+        switch (macs_.learn(ev.vlan, ev.mac, ev.port, now, limit)) {
+          case MacTable::LearnResult::kFull:
+            ++learn_failed_;
+            ++p.learn_full;
+            break;
+          case MacTable::LearnResult::kLimit:
+            ++p.learn_limited;
+            break;
+          default:
+            break;
         }
+        limited |= limit != 0;
       }
     }
   }
+  if (limited) updateMacLimits();
 }
 
 void Switch::poll() {
@@ -468,7 +543,10 @@ void Switch::poll() {
   if (cfg_.mac_aging_s > 0 && now - last_age_tsc_ > tsc_hz_) {
     last_age_tsc_ = now;
     const size_t aged = macs_.age(now, uint64_t{cfg_.mac_aging_s} * tsc_hz_);
-    if (aged) spdlog::debug("{} MAC entries aged out", aged);
+    if (aged) {
+      spdlog::debug("{} MAC entries aged out", aged);
+      updateMacLimits();
+    }
   }
   if (now - last_budget_tsc_ > tsc_hz_) {
     // Latency budget alarms, rate-limited to one line per port per second.

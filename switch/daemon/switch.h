@@ -53,6 +53,10 @@ class Switch {
   nlohmann::json addPort(const PortSpec& spec);
   void delPort(const std::string& name);
   void delAllPorts();
+  // Replaces a port's VLAN and port-security settings while it runs (every PortPolicy field can
+  // change this way): republishes the PMDs' snapshot; a changed VLAN membership flushes the
+  // port's learned MACs. The spec's policy is updated too.
+  void setPortPolicy(const std::string& name, const PortPolicy& policy);
 
   // One round of housekeeping: link events, learn events, aging, budget alarms.
   void poll();
@@ -79,6 +83,8 @@ class Switch {
     bool ever_up = false;
     uint64_t reconnects = 0;
     uint64_t learn_full = 0;
+    uint64_t learn_limited = 0;  // learns refused by mac-limit
+    std::shared_ptr<const PortPolicy> policy;  // what the PMDs see (spec.policy when published)
     std::vector<unsigned> rxq_pmd;  // PMD polling each rx queue
     PortTotals baseline;
     HistogramSnapshot lat_in_base, lat_out_base;
@@ -95,6 +101,8 @@ class Switch {
   void publish();
   void setLink(PortRec& p, bool up);
   void drainLearnRings(bool discard_for_removed, uint16_t removed_index);
+  // Sets each port's at_mac_limit flag from its learned-MAC count.
+  void updateMacLimits();
   PortTotals totals(uint16_t index) const;
   PortTotals current(const PortRec& p) const { return totals(p.dp->index).minus(p.baseline); }
   void latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const;

@@ -13,14 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string macString(MacAddr mac) {
-  char buf[18];
-  snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(mac >> 40 & 0xff),
-           unsigned(mac >> 32 & 0xff), unsigned(mac >> 24 & 0xff), unsigned(mac >> 16 & 0xff),
-           unsigned(mac >> 8 & 0xff), unsigned(mac & 0xff));
-  return buf;
-}
-
 double pct(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
@@ -81,6 +73,7 @@ json Switch::portStats(const PortRec& p) const {
   json drops = json::object();
   for (unsigned r = 0; r < kNumDropReasons; ++r) drops[kDropReasonNames[r]] = t.drops[r];
   drops["learn_full"] = p.learn_full;
+  drops["learn_limited"] = p.learn_limited;
   return {{"name", p.spec.name},         {"rx_packets", t.rx_packets},
           {"rx_bytes", t.rx_bytes},      {"tx_packets", t.tx_packets},
           {"tx_bytes", t.tx_bytes},      {"tx_retries", t.tx_retries},
@@ -154,6 +147,7 @@ json Switch::pmdObject(const Pmd& pmd) const {
           {"busy_cycles_per_packet", rx ? static_cast<double>(rxq_busy) / rx : 0.0},
           {"learn_events", s.learn_posted.get()},
           {"learn_events_dropped", s.learn_ring_full.get()},
+          {"vlan_copies", s.vlan_copies.get()},
           {"rxqs", rxqs}};
 }
 
@@ -195,7 +189,8 @@ void Switch::registerMethods(RpcDispatcher& d) {
     }
     return json{{"commands", cmds}};
   });
-  d.add("port.add", "name options{type,path,devargs,queues,mtu,latency-budget-us}",
+  d.add("port.add", "name options{type,path,devargs,queues,mtu,latency-budget-us,tag,trunks,vlan-mode,"
+        "allowed-macs,mac-limit,storm-broadcast-pps,storm-multicast-pps,storm-unknown-unicast-pps}",
         "add a port at run time", [this](const json& params) {
           const std::string name = optString(params, "name");
           const PortOptions opts = portOptionsFromParams(params);
@@ -227,20 +222,33 @@ void Switch::registerMethods(RpcDispatcher& d) {
     if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
     return portObject(findPort(name));
   });
-  d.add("fdb.show", "[port]", "the learned MAC table", [this](const json& params) {
+  d.add("fdb.show", "[port] [vlan]", "the learned MAC table (per VLAN)", [this](const json& params) {
     const std::string only = optString(params, "port");
     int only_index = -1;
     if (!only.empty()) only_index = findPort(only).dp->index;
+    int only_vlan = -1;
+    if (params.is_object() && params.contains("vlan") && !params.at("vlan").is_null()) {
+      const json& v = params.at("vlan");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxVlanId) {
+        throw RpcError(rpc_code::kInvalidParams, "parameter vlan: must be an integer 0..4094");
+      }
+      only_vlan = v.get<int>();
+    }
     const uint64_t now = rte_rdtsc();
     json entries = json::array();
-    macs_.forEach([&](MacAddr mac, uint16_t port, uint64_t seen) {
+    macs_.forEach([&](uint16_t vlan, MacAddr mac, uint16_t port, uint64_t seen) {
       if (only_index >= 0 && port != only_index) return;
+      if (only_vlan >= 0 && vlan != only_vlan) return;
       if (port >= kMaxPorts || by_index_[port] == nullptr) return;
       const double age = now > seen ? static_cast<double>(now - seen) / tsc_hz_ : 0.0;
-      entries.push_back({{"mac", macString(mac)}, {"port", by_index_[port]->spec.name}, {"age_s", age}});
+      entries.push_back({{"vlan", vlan},
+                         {"mac", macString(mac)},
+                         {"port", by_index_[port]->spec.name},
+                         {"age_s", age}});
     });
-    std::sort(entries.begin(), entries.end(),
-              [](const json& a, const json& b) { return a["mac"] < b["mac"]; });
+    std::sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
+      return std::tie(a["vlan"], a["mac"]) < std::tie(b["vlan"], b["mac"]);
+    });
     return json{{"entries", entries},
                 {"count", macs_.size()},
                 {"capacity", macs_.maxEntries()},
@@ -255,6 +263,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
   d.add("fdb.flush", "[port]", "forget learned MACs (of one port)", [this](const json& params) {
     const std::string only = optString(params, "port");
     size_t n = only.empty() ? macs_.flushAll() : macs_.flushPort(findPort(only).dp->index);
+    updateMacLimits();
     return json{{"flushed", n}};
   });
   d.add("pmd.show", "", "PMD threads, their rx queues and busy share", [this](const json&) {
@@ -279,6 +288,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
     for (PortRec* p : selectPorts(params)) {
       p->baseline = totals(p->dp->index);
       p->learn_full = 0;
+      p->learn_limited = 0;
       names.push_back(p->spec.name);
     }
     if (all) {

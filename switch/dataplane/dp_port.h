@@ -29,6 +29,9 @@ struct DpPort {
   // e.g. a tap moved to another network namespace, cannot report it).
   bool gate_on_link = true;
   std::atomic<bool> link_up{false};
+  // The port has learned its mac-limit MACs: frames from other sources drop (dataplane: ro,
+  // ctlplane: wo).
+  std::atomic<bool> at_mac_limit{false};
   rte_spinlock_t txq_lock[kMaxPortQueues];
   std::string name;
 

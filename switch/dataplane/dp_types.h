@@ -7,7 +7,7 @@
 
 namespace rtvs {
 
-inline constexpr unsigned kMaxPorts = 64;   // switch port indices 0..kMaxPorts-1
+inline constexpr unsigned kMaxPorts = 256;  // switch port indices 0..kMaxPorts-1
 inline constexpr unsigned kMaxPmds = 16;
 inline constexpr unsigned kMaxPortQueues = 16;
 inline constexpr unsigned kBurst = 32;
@@ -29,10 +29,15 @@ enum DropReason : unsigned {
   kDropLinkDown,  // egress link down
   kDropRunt,      // ingress frame shorter than an Ethernet header
   kDropHairpin,   // destination learned on the ingress port
+  kDropVlan,      // a VLAN the port does not carry (ingress: the frame's tag; egress: stale entry)
+  kDropSpoof,     // source MAC not in the ingress port's allowed-macs
+  kDropMacLimit,  // new source MAC on a port that has learned mac-limit MACs
+  kDropStorm,     // flooded frame over the ingress port's storm-*-pps limit
   kNumDropReasons
 };
 inline constexpr const char* kDropReasonNames[kNumDropReasons] = {
-    "tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin"};
+    "tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin", "vlan", "spoof", "mac_limit",
+    "storm"};
 
 // One PMD's counters for one switch port. Rx-side drops (runt, hairpin) count on the ingress port,
 // tx-side drops on the egress port.

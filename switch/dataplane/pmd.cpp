@@ -8,6 +8,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_ring_elem.h>
 
 #include <cerrno>
 #include <cstring>
@@ -88,16 +89,17 @@ int Pmd::run() noexcept {
   return 0;
 }
 
-void Pmd::postLearn(MacAddr mac, uint16_t port, uint64_t now) noexcept {
+void Pmd::postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noexcept {
   // A small direct-mapped filter keeps one MAC from flooding the ring before the control thread
-  // has learned it: the same (mac, port) is posted again only after ~10 ms.
-  const uint64_t key = encodeLearn(mac, port);
-  Posted& p = posted_[(key * 0x9E3779B97F4A7C15ull) >> 56];
-  if (p.key == key && now - p.tsc < shared_.tsc_hz / 100) return;
+  // has learned it: the same (vlan, mac, port) is posted again only after ~10 ms.
+  const uint64_t key = (uint64_t{vlan} << 48) | mac;
+  Posted& p = posted_[((key ^ port) * 0x9E3779B97F4A7C15ull) >> 56];
+  if (p.key == key && p.port == port && now - p.tsc < shared_.tsc_hz / 100) return;
   p.key = key;
+  p.port = port;
   p.tsc = now;
-  void* obj = reinterpret_cast<void*>(static_cast<uintptr_t>(key));
-  if (rte_ring_sp_enqueue(learn_ring_, obj) == 0) {
+  LearnEvent ev{mac, vlan, port, 0};
+  if (rte_ring_sp_enqueue_elem(learn_ring_, &ev, sizeof ev) == 0) {
     stats_->learn_posted.add(1);
   } else {
     stats_->learn_ring_full.add(1);
@@ -110,17 +112,75 @@ inline void Pmd::enqueueTx(uint16_t port, rte_mbuf* m) noexcept {
   b.pkts[b.n++] = m;
 }
 
+namespace {
+
+constexpr uint16_t kBeVlanType = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+
+inline bool hasTag(const rte_mbuf* m) noexcept {
+  uint16_t type;
+  std::memcpy(&type, rte_pktmbuf_mtod_offset(m, const uint8_t*, 12), 2);
+  return type == kBeVlanType;
+}
+
+// Gives a private (refcount 1) frame the 802.1Q form a port wants: with a tag of `vlan` (the
+// priority bits kept if it had a tag) or without a tag. In place, no allocation: a push uses the
+// headroom. False if there is no headroom for a tag.
+inline bool setTag(rte_mbuf* m, bool tagged, uint16_t vlan) noexcept {
+  auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+  const bool has = hasTag(m);
+  if (tagged) {
+    if (has) {
+      uint16_t tci;
+      std::memcpy(&tci, p + 14, 2);
+      tci = rte_cpu_to_be_16(static_cast<uint16_t>((rte_be_to_cpu_16(tci) & 0xF000) | vlan));
+      std::memcpy(p + 14, &tci, 2);
+      return true;
+    }
+    if (rte_pktmbuf_headroom(m) < 4) return false;
+    p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, 4));
+    std::memmove(p, p + 4, 12);
+    const uint16_t tci = rte_cpu_to_be_16(vlan);
+    std::memcpy(p + 12, &kBeVlanType, 2);
+    std::memcpy(p + 14, &tci, 2);
+  } else if (has) {
+    std::memmove(p + 4, p, 12);
+    rte_pktmbuf_adj(m, 4);
+  }
+  return true;
+}
+
+inline bool tagIs(const rte_mbuf* m, bool frame_tagged, uint16_t vlan, bool want_tagged) noexcept {
+  if (!want_tagged) return !frame_tagged;
+  if (!frame_tagged) return false;
+  uint16_t tci;
+  std::memcpy(&tci, rte_pktmbuf_mtod_offset(m, const uint8_t*, 14), 2);
+  return (rte_be_to_cpu_16(tci) & 0xFFF) == vlan;
+}
+
+inline void addRefs(rte_mbuf* m, uint16_t extra) noexcept {
+  // Every segment carries its own reference count: each egress frees the chain once.
+  if (extra == 0) return;
+  for (rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
+    rte_mbuf_refcnt_update(seg, static_cast<int16_t>(extra));
+  }
+}
+
+}  // namespace
+
 void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint16_t n,
                        uint64_t rx_tsc) noexcept {
   PmdStats& st = *stats_;
   const uint16_t in = q.port->index;
   PortCounters& inc = st.ports[in];
   MacTable& macs = *shared_.macs;
+  const PortPolicy& pol = *s.policy[in];
+  const bool at_limit = q.port->at_mac_limit.load(std::memory_order_relaxed);
   uint64_t bytes = 0;
-  // A burst mostly repeats a few flows: each MAC is looked up once per run of equal addresses.
-  // A source already handled in this burst needs no second touch or learn post.
+  // A burst mostly repeats a few flows: each (VLAN, MAC) is looked up once per run of equal
+  // keys. A source already handled in this burst needs no second check, touch or learn post.
   MacAddr last_src = kNoMac, last_dst = kNoMac;
   uint16_t last_dst_port = kNoPort;
+  unsigned src_verdict = kNumDropReasons;  // kNumDropReasons: pass
 
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
@@ -135,22 +195,55 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
     const uint8_t* dst_b = eth->dst_addr.addr_bytes;
     const uint8_t* src_b = eth->src_addr.addr_bytes;
 
-    if (const MacAddr src = loadMac(src_b); src != last_src) {
-      last_src = src;
-      if (!isMulticast(src_b)) {
-        const MacTable::Hit h = macs.lookup(src);
+    // The frame's VLAN from its tag (if any) and the ingress port's membership.
+    const bool tagged = eth->ether_type == kBeVlanType;
+    uint16_t vid = 0;
+    if (tagged) {
+      if (rte_pktmbuf_data_len(m) < kEthHdrLen + 4) {
+        inc.drops[kDropRunt].add(1);
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      uint16_t tci;
+      std::memcpy(&tci, reinterpret_cast<const uint8_t*>(eth) + 14, 2);
+      vid = rte_be_to_cpu_16(tci) & 0xFFF;
+    }
+    const int vl = pol.vlan.ingress(tagged, vid);
+    if (vl < 0) {
+      inc.drops[kDropVlan].add(1);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const auto vlan = static_cast<uint16_t>(vl);
+    const MacAddr vlan_key = MacAddr{vlan} << 48;
+
+    if (const MacAddr src = loadMac(src_b); (src | vlan_key) != last_src) {
+      last_src = src | vlan_key;
+      src_verdict = kNumDropReasons;
+      if (!pol.allowsSource(src)) {
+        src_verdict = kDropSpoof;  // never learned
+      } else if (!isMulticast(src_b)) {
+        const MacTable::Hit h = macs.lookup(vlan, src);
         if (h.port == in) {
           macs.touch(h.slot, rx_tsc, shared_.tsc_hz);
+        } else if (at_limit) {
+          src_verdict = kDropMacLimit;
         } else {
-          postLearn(src, in, rx_tsc);
+          postLearn(vlan, src, in, rx_tsc);
         }
       }
     }
+    if (src_verdict != kNumDropReasons) {
+      inc.drops[src_verdict].add(1);
+      rte_pktmbuf_free(m);
+      continue;
+    }
 
+    unsigned storm_class = kStormMulticast;
     if (!isMulticast(dst_b)) {
-      if (const MacAddr dst = loadMac(dst_b); dst != last_dst) {
-        last_dst = dst;
-        last_dst_port = macs.lookup(dst).port;
+      if (const MacAddr dst = loadMac(dst_b); (dst | vlan_key) != last_dst) {
+        last_dst = dst | vlan_key;
+        last_dst_port = macs.lookup(vlan, dst).port;
       }
       const uint16_t out_port = last_dst_port;
       if (out_port == in) {
@@ -165,47 +258,94 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
           inc.drops[kDropLinkDown].add(1);
           continue;
         }
+        const PortVlan::Egress eg = s.policy[out_port]->vlan.egress(vlan);
+        unsigned drop = kNumDropReasons;
         if (!out->canSend()) {
-          st.ports[out_port].drops[kDropLinkDown].add(1);
-          rte_pktmbuf_free(m);
-        } else if (len > out->max_frame) {
-          st.ports[out_port].drops[kDropMtu].add(1);
+          drop = kDropLinkDown;
+        } else if (eg == PortVlan::kNo) {
+          drop = kDropVlan;  // an entry learned before the port's VLANs changed
+        } else if (!setTag(m, eg == PortVlan::kTagged, vlan)) {
+          drop = kDropNoMbuf;
+        } else if (rte_pktmbuf_pkt_len(m) > out->max_frame) {
+          drop = kDropMtu;
+        }
+        if (drop != kNumDropReasons) {
+          st.ports[out_port].drops[drop].add(1);
           rte_pktmbuf_free(m);
         } else {
           enqueueTx(out_port, m);
         }
         continue;
       }
+      storm_class = kStormUnknownUnicast;
+    } else if (loadMac(dst_b) == 0xFFFFFFFFFFFFull) {
+      storm_class = kStormBroadcast;
     }
-
-    // Flood: broadcast, multicast, unknown unicast → every other port that is up.
-    uint16_t outs[kMaxPorts];
-    uint16_t n_out = 0;
-    for (uint16_t p : s.port_list) {
-      if (p == in) continue;
-      const DpPort* out = s.ports[p];
-      if (!out->canSend()) continue;
-      if (len > out->max_frame) {
-        st.ports[p].drops[kDropMtu].add(1);
-        continue;
-      }
-      outs[n_out++] = p;
-    }
-    if (n_out == 0) {
+    if (const uint32_t rate = pol.storm_pps[storm_class];
+        rate != 0 && !storm_[in][storm_class].take(rx_tsc, rate, shared_.tsc_hz)) {
+      inc.drops[kDropStorm].add(1);
       rte_pktmbuf_free(m);
       continue;
     }
-    if (n_out > 1) {
-      // Every segment carries its own reference count: each egress frees the chain once.
-      for (rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
-        rte_mbuf_refcnt_update(seg, static_cast<int16_t>(n_out - 1));
-      }
-    }
-    for (uint16_t k = 0; k < n_out; ++k) enqueueTx(outs[k], m);
+    flood(s, m, in, vlan, tagged, tagged ? len - 4 : len);
   }
   inc.rx_packets.add(n);
   inc.rx_bytes.add(bytes);
   flushTx(s, in, rx_tsc);
+}
+
+// Broadcast, multicast, unknown unicast → every other port of the VLAN that is up. Ports that
+// want the frame in the form it has share it (reference counts); if some want it tagged and others
+// untagged, one copy serves the smaller group (counted in vlan_copies).
+void Pmd::flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool frame_tagged,
+                uint32_t untagged_len) noexcept {
+  PmdStats& st = *stats_;
+  uint16_t tagged_outs[kMaxPorts], untagged_outs[kMaxPorts];
+  uint16_t n_tagged = 0, n_untagged = 0;
+  for (const FloodEntry& e : s.floods[s.flood_of[vlan]]) {
+    if (e.port == in) continue;
+    const DpPort* out = s.ports[e.port];
+    if (!out->canSend()) continue;
+    if (untagged_len + (e.tagged ? 4 : 0) > out->max_frame) {
+      st.ports[e.port].drops[kDropMtu].add(1);
+      continue;
+    }
+    if (e.tagged) {
+      tagged_outs[n_tagged++] = e.port;
+    } else {
+      untagged_outs[n_untagged++] = e.port;
+    }
+  }
+  if (n_tagged + n_untagged == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // `m` takes the form the larger group wants (on a tie, the form it has).
+  bool m_tagged = n_tagged > n_untagged;
+  if (n_tagged == n_untagged) m_tagged = frame_tagged;
+  uint16_t* m_outs = m_tagged ? tagged_outs : untagged_outs;
+  const uint16_t n_m = m_tagged ? n_tagged : n_untagged;
+  uint16_t* c_outs = m_tagged ? untagged_outs : tagged_outs;
+  const uint16_t n_c = m_tagged ? n_untagged : n_tagged;
+
+  if (n_c != 0) {
+    rte_mbuf* c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+    if (c == nullptr || !setTag(c, !m_tagged, vlan)) {
+      if (c != nullptr) rte_pktmbuf_free(c);
+      for (uint16_t k = 0; k < n_c; ++k) st.ports[c_outs[k]].drops[kDropNoMbuf].add(1);
+    } else {
+      st.vlan_copies.add(1);
+      addRefs(c, static_cast<uint16_t>(n_c - 1));
+      for (uint16_t k = 0; k < n_c; ++k) enqueueTx(c_outs[k], c);
+    }
+  }
+  if (!tagIs(m, frame_tagged, vlan, m_tagged) && !setTag(m, m_tagged, vlan)) {
+    for (uint16_t k = 0; k < n_m; ++k) st.ports[m_outs[k]].drops[kDropNoMbuf].add(1);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  addRefs(m, static_cast<uint16_t>(n_m - 1));
+  for (uint16_t k = 0; k < n_m; ++k) enqueueTx(m_outs[k], m);
 }
 
 void Pmd::flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept {

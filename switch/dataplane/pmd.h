@@ -15,6 +15,7 @@
 #include "switch/core/histogram.h"
 #include "switch/core/mac_table.h"
 #include "switch/dataplane/dp_types.h"
+#include "switch/dataplane/port_security.h"
 #include "switch/dataplane/snapshot.h"
 
 struct rte_mbuf;
@@ -25,6 +26,8 @@ struct PmdStats {
   PortCounters ports[kMaxPorts];
   Counter iterations, busy_cycles, idle_cycles;
   Counter learn_posted, learn_ring_full;
+  // Flooded frames whose egress ports wanted both tagged and untagged copies: one mbuf copy each.
+  Counter vlan_copies;
   Counter rxq_busy_cycles[kMaxPorts][kMaxPortQueues];
   Counter over_budget[kMaxPorts];      // packets whose residence exceeded the egress budget
   Counter worst_over_budget[kMaxPorts];  // largest residence over budget, ticks
@@ -36,10 +39,14 @@ struct PmdStats {
   Histogram poll_gap;   // time between two polls of the same queue
 };
 
-// Learn events on the PMD → control ring: (port index + 1) << 48 | MAC.
-inline uint64_t encodeLearn(MacAddr mac, uint16_t port) noexcept {
-  return (uint64_t{static_cast<uint16_t>(port + 1)} << 48) | (mac & ((uint64_t{1} << 48) - 1));
-}
+// A learn event on the PMD → control ring (an rte_ring of 16-byte elements).
+struct LearnEvent {
+  MacAddr mac;
+  uint16_t vlan;
+  uint16_t port;
+  uint32_t pad;
+};
+static_assert(sizeof(LearnEvent) == 16);
 
 class Pmd {
  public:
@@ -70,7 +77,9 @@ class Pmd {
                     uint64_t rx_tsc) noexcept;
   void enqueueTx(uint16_t port, rte_mbuf* m) noexcept;
   void flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept;
-  void postLearn(MacAddr mac, uint16_t port, uint64_t now) noexcept;
+  void postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noexcept;
+  void flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool frame_tagged,
+             uint32_t untagged_len) noexcept;
 
   const unsigned id_, core_;
   const Shared shared_;
@@ -91,8 +100,10 @@ class Pmd {
   uint64_t last_poll_[kMaxPorts][kMaxPortQueues] = {};
   struct Posted {
     uint64_t key = 0, tsc = 0;
+    uint16_t port = kNoPort;
   };
   Posted posted_[256];
+  TokenBucket storm_[kMaxPorts][kNumStorm];
 };
 
 }  // namespace rtvs

@@ -313,9 +313,10 @@ class Vswitchctl(unittest.TestCase):
 
     def test_fdb_show_and_flush(self):
         out = self.ctl("fdb", "show")
-        self.assertEqual(row_of(out, MA)[1], "a")
-        self.assertEqual(row_of(out, MB)[1], "b")
-        self.assertRegex(row_of(out, MA)[2], r"^\d+\.\d s$")
+        self.assertEqual(row_of(out, "VLAN")[:3], ["VLAN", "MAC", "PORT"])
+        self.assertEqual(row_of(out, "0", MA)[2], "a")  # VLAN 0: the untagged network
+        self.assertEqual(row_of(out, "0", MB)[2], "b")
+        self.assertRegex(row_of(out, "0", MA)[3], r"^\d+\.\d s$")
         self.assertRegex(out.splitlines()[-1], r"^2 entries, capacity \d+, aging \d+ s")
         j = self.ctl_json("fdb", "show")
         self.assertEqual(sorted((e["mac"], e["port"]) for e in j["entries"]),

@@ -133,8 +133,12 @@ TEST(Config, ExampleFilePortsLoadWhenUncommented) {
   text = std::regex_replace(text, std::regex("\n#([\\[a-z])"), "\n$1");
   text = std::regex_replace(text, std::regex("/run/rtvswitch"), dir);
   const Config c = loadConfigToml(text, "example");
-  ASSERT_EQ(c.ports.size(), 2u);
+  ASSERT_EQ(c.ports.size(), 3u);
   EXPECT_EQ(c.ports[0].name, "vm1");
+  EXPECT_EQ(c.ports[0].policy.vlan.tag, 10);
+  EXPECT_EQ(c.ports[0].policy.mac_limit, 4u);
+  EXPECT_EQ(c.ports[2].name, "nic0");
+  EXPECT_EQ(formatVlanSet(c.ports[2].policy.vlan.trunks), "10,20-30");
   EXPECT_EQ(c.ports[0].type, PortType::kVhostUserClient);
   EXPECT_EQ(c.ports[0].path, dir + "/vm1.sock");
   EXPECT_EQ(c.ports[1].name, "vm2");
@@ -186,12 +190,14 @@ TEST(Config, UnknownKeys) {
   EXPECT_EQ(tomlError("memory-mb = 512\n\nbogus = 1\n"), "t.toml:3: \"bogus\": unknown key");
   EXPECT_EQ(tomlError("[[port]]\nname = \"vm1\"\npath = \"/tmp/s\"\ncolour = \"red\"\n"),
             "t.toml:4: port \"vm1\": \"colour\": unknown key (known: type, path, devargs, queues, "
-            "mtu, latency-budget-us)");
+            "mtu, latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
+            "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
   EXPECT_EQ(tomlError("[section]\nx = 1\n"), "t.toml:1: \"section\": unknown key");
   EXPECT_EQ(jsonError(R"({"memory_mb": 512})"), "\"memory_mb\": unknown key");
   EXPECT_EQ(jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
             "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
-            "latency-budget-us)");
+            "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
+            "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST(Config, WrongTypes) {

@@ -59,6 +59,9 @@ TEST(CtlArgs, EveryVerbMapsToItsMethod) {
   expectCalls({"port", "show", "vm1"}, "port show", {{"port.show", {{"name", "vm1"}}}});
   expectCalls({"fdb", "show"}, "fdb show", {{"fdb.show", nullptr}});
   expectCalls({"fdb", "show", "vm1"}, "fdb show", {{"fdb.show", {{"port", "vm1"}}}});
+  expectCalls({"fdb", "show", "--vlan", "10"}, "fdb show", {{"fdb.show", {{"vlan", 10}}}});
+  expectCalls({"fdb", "show", "vm1", "--vlan", "0"}, "fdb show",
+              {{"fdb.show", {{"port", "vm1"}, {"vlan", 0}}}});
   expectCalls({"fdb", "flush"}, "fdb flush", {{"fdb.flush", nullptr}});
   expectCalls({"fdb", "flush", "vm2"}, "fdb flush", {{"fdb.flush", {{"port", "vm2"}}}});
   expectCalls({"pmd", "show"}, "pmd show", {{"pmd.show", nullptr}});
@@ -163,7 +166,8 @@ TEST(CtlArgs, LocalCommandsRegisterOnTheSameApp) {
 const json kPortStats = json::parse(R"({"name": "vm1", "rx_packets": 1000, "rx_bytes": 64000,
   "tx_packets": 990, "tx_bytes": 63360, "tx_retries": 3,
   "drops": {"tx_full": 5, "mtu": 1, "no_mbuf": 0, "learn_full": 7, "link_down": 2, "runt": 1,
-            "hairpin": 1}, "link": "up", "reconnects": 1})");
+            "hairpin": 1, "vlan": 2, "spoof": 3, "mac_limit": 0, "storm": 4,
+            "learn_limited": 1}, "link": "up", "reconnects": 1})");
 
 TEST(CtlFormat, PortList) {
   json r = json::parse(R"({"ports": [
@@ -191,35 +195,38 @@ TEST(CtlFormat, PortShow) {
      "reconnects": 1, "rxqs": [{"queue": 0, "pmd": 0, "core": 1}]})");
   p["stats"] = kPortStats;
   const std::string expected =
-      "name       : vm1\n"
-      "index      : 0\n"
-      "type       : vhostuserclient\n"
-      "state      : up\n"
-      "path       : /run/rtvswitch/vm1.sock\n"
-      "devargs    : -\n"
-      "queues     : 1\n"
-      "mtu        : 1500 bytes\n"
-      "reconnects : 1\n"
-      "options    : path=/run/rtvswitch/vm1.sock queues=1 type=vhostuserclient\n"
-      "rxqs       : queue 0 on pmd 0 (core 1)\n"
-      "link       : up\n"
-      "rx         : 1000 packets, 64000 bytes\n"
-      "tx         : 990 packets, 63360 bytes, 3 retries\n"
-      "drops      : 10 (tx_full 5, mtu 1, no_mbuf 0, link_down 2, runt 1, hairpin 1)\n"
-      "learn_full : 7 (source MACs not learned, frames forwarded)\n";
+      "name          : vm1\n"
+      "index         : 0\n"
+      "type          : vhostuserclient\n"
+      "state         : up\n"
+      "path          : /run/rtvswitch/vm1.sock\n"
+      "devargs       : -\n"
+      "queues        : 1\n"
+      "mtu           : 1500 bytes\n"
+      "reconnects    : 1\n"
+      "options       : path=/run/rtvswitch/vm1.sock queues=1 type=vhostuserclient\n"
+      "rxqs          : queue 0 on pmd 0 (core 1)\n"
+      "link          : up\n"
+      "rx            : 1000 packets, 64000 bytes\n"
+      "tx            : 990 packets, 63360 bytes, 3 retries\n"
+      "drops         : 19 (tx_full 5, mtu 1, no_mbuf 0, link_down 2, runt 1, hairpin 1, "
+      "vlan 2, spoof 3, mac_limit 0, storm 4)\n"
+      "learn_full    : 7 (source MACs not learned, frames forwarded)\n"
+      "learn_limited : 1 (source MACs over mac-limit)\n";
   EXPECT_EQ(formatResult("port show", p), expected);
   EXPECT_EQ(formatResult("port add", p), expected);
   EXPECT_EQ(formatResult("port del", json{{"name", "vm1"}}), "deleted port vm1\n");
 }
 
 TEST(CtlFormat, Fdb) {
-  json r = json::parse(R"({"entries": [{"mac": "52:54:00:00:00:01", "port": "vm1", "age_s": 1.5},
-    {"mac": "52:54:00:00:00:02", "port": "uplink0", "age_s": 120}],
+  json r = json::parse(R"({"entries": [
+    {"vlan": 0, "mac": "52:54:00:00:00:01", "port": "vm1", "age_s": 1.5},
+    {"vlan": 10, "mac": "52:54:00:00:00:02", "port": "uplink0", "age_s": 120}],
     "count": 2, "capacity": 4096, "learn_failed": 0, "learn_events_dropped": 3, "aging_s": 300})");
   EXPECT_EQ(formatResult("fdb show", r),
-            "MAC                PORT         AGE\n"
-            "52:54:00:00:00:01  vm1        1.5 s\n"
-            "52:54:00:00:00:02  uplink0  120.0 s\n"
+            "VLAN  MAC                PORT         AGE\n"
+            "   0  52:54:00:00:00:01  vm1        1.5 s\n"
+            "  10  52:54:00:00:00:02  uplink0  120.0 s\n"
             "2 entries, capacity 4096, aging 300 s, learn failed 0, learn events dropped 3\n");
   r["entries"] = json::array();
   r["count"] = 0;
@@ -251,11 +258,13 @@ TEST(CtlFormat, Stats) {
   json r{{"ports", {kPortStats}}, {"mempool", {{"size", 16383}, {"in_use", 2048}}}};
   EXPECT_EQ(formatResult("stats", r),
             "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  DROPS  RECONNECTS\n"
-            "vm1   up       1000     64000      990     63360           3     10           1\n"
+            "vm1   up       1000     64000      990     63360           3     19           1\n"
             "\n"
             "drops by reason (packets):\n"
-            "PORT  TX_FULL  MTU  NO_MBUF  LINK_DOWN  RUNT  HAIRPIN  LEARN_FULL*\n"
-            "vm1         5    1        0          2     1        1            7\n"
+            "PORT  TX_FULL  MTU  NO_MBUF  LINK_DOWN  RUNT  HAIRPIN  VLAN  SPOOF  MAC_LIMIT  STORM  "
+            "LEARN_FULL*\n"
+            "vm1         5    1        0          2     1        1     2      3          0      4  "
+            "          7\n"
             "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n"
             "\n"
             "mempool: 2048 of 16383 mbufs in use\n");

@@ -16,7 +16,7 @@ using LearnResult = MacTable::LearnResult;
 // Every entry of the table as mac -> (port, last_seen).
 std::map<MacAddr, std::pair<uint16_t, uint64_t>> contents(const MacTable& t) {
   std::map<MacAddr, std::pair<uint16_t, uint64_t>> out;
-  t.forEach([&](MacAddr mac, uint16_t port, uint64_t seen) {
+  t.forEach([&](uint16_t, MacAddr mac, uint16_t port, uint64_t seen) {
     EXPECT_TRUE(out.emplace(mac, std::make_pair(port, seen)).second) << "mac twice: " << mac;
   });
   return out;
@@ -24,12 +24,12 @@ std::map<MacAddr, std::pair<uint16_t, uint64_t>> contents(const MacTable& t) {
 
 TEST(MacTable, LearnLookupMove) {
   MacTable t(16);
-  EXPECT_EQ(t.lookup(0x525400000001).port, kNoPort);
-  EXPECT_EQ(t.learn(0x525400000001, 3, 100), LearnResult::kNew);
-  EXPECT_EQ(t.lookup(0x525400000001).port, 3);
-  EXPECT_EQ(t.learn(0x525400000001, 3, 200), LearnResult::kRefreshed);
-  EXPECT_EQ(t.learn(0x525400000001, 5, 300), LearnResult::kMoved);
-  EXPECT_EQ(t.lookup(0x525400000001).port, 5);
+  EXPECT_EQ(t.lookup(0, 0x525400000001).port, kNoPort);
+  EXPECT_EQ(t.learn(0, 0x525400000001, 3, 100), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(0, 0x525400000001).port, 3);
+  EXPECT_EQ(t.learn(0, 0x525400000001, 3, 200), LearnResult::kRefreshed);
+  EXPECT_EQ(t.learn(0, 0x525400000001, 5, 300), LearnResult::kMoved);
+  EXPECT_EQ(t.lookup(0, 0x525400000001).port, 5);
   EXPECT_EQ(t.size(), 1u);
 }
 
@@ -42,12 +42,12 @@ TEST(MacTable, SizesAndLimits) {
 
 TEST(MacTable, OnlyTheLow48BitsAreTheKey) {
   MacTable t(16);
-  EXPECT_EQ(t.learn(0xFFFF000000000001ull, 2, 1), LearnResult::kNew);
-  EXPECT_EQ(t.lookup(1).port, 2);
-  EXPECT_EQ(t.learn(0, 0, 1), LearnResult::kNew);  // the all-zero MAC is a valid key
-  EXPECT_EQ(t.lookup(0).port, 0);
-  EXPECT_EQ(t.learn(0xFFFFFFFFFFFF, 0xFFFE, 1), LearnResult::kNew);
-  EXPECT_EQ(t.lookup(0xFFFFFFFFFFFF).port, 0xFFFE);
+  EXPECT_EQ(t.learn(0, 0xFFFF000000000001ull, 2, 1), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(0, 1).port, 2);
+  EXPECT_EQ(t.learn(0, 0, 0, 1), LearnResult::kNew);  // the all-zero MAC is a valid key
+  EXPECT_EQ(t.lookup(0, 0).port, 0);
+  EXPECT_EQ(t.learn(0, 0xFFFFFFFFFFFF, 0xFFFE, 1), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(0, 0xFFFFFFFFFFFF).port, 0xFFFE);
   EXPECT_EQ(t.size(), 3u);
 }
 
@@ -58,18 +58,18 @@ TEST(MacTable, FromBytes) {
 
 TEST(MacTable, RefreshUpdatesLastSeen) {
   MacTable t(16);
-  t.learn(0xA, 1, 100);
+  t.learn(0, 0xA, 1, 100);
   EXPECT_EQ(contents(t).at(0xA).second, 100u);
-  EXPECT_EQ(t.learn(0xA, 1, 250), LearnResult::kRefreshed);
+  EXPECT_EQ(t.learn(0, 0xA, 1, 250), LearnResult::kRefreshed);
   EXPECT_EQ(contents(t).at(0xA).second, 250u);
-  EXPECT_EQ(t.learn(0xA, 2, 300), LearnResult::kMoved);
+  EXPECT_EQ(t.learn(0, 0xA, 2, 300), LearnResult::kMoved);
   EXPECT_EQ(contents(t).at(0xA), std::make_pair(uint16_t{2}, uint64_t{300}));
 }
 
 TEST(MacTable, TouchRefreshesOnlyAfterMinDelta) {
   MacTable t(16);
-  t.learn(0xA, 1, 100);
-  const auto hit = t.lookup(0xA);
+  t.learn(0, 0xA, 1, 100);
+  const auto hit = t.lookup(0, 0xA);
   ASSERT_EQ(hit.port, 1);
   t.touch(hit.slot, 105, 10);  // 5 ticks later: not worth a store
   EXPECT_EQ(contents(t).at(0xA).second, 100u);
@@ -79,44 +79,44 @@ TEST(MacTable, TouchRefreshesOnlyAfterMinDelta) {
 
 TEST(MacTable, AgeRemovesOnlyOldEntries) {
   MacTable t(64);
-  for (MacAddr m = 1; m <= 20; ++m) t.learn(m, static_cast<uint16_t>(m % 4), m * 10);
+  for (MacAddr m = 1; m <= 20; ++m) t.learn(0, m, static_cast<uint16_t>(m % 4), m * 10);
   // now = 300, max_age = 150: seen < 150 goes (m * 10 < 150 → m <= 14); seen == 150 stays.
   EXPECT_EQ(t.age(300, 150), 14u);
   EXPECT_EQ(t.size(), 6u);
   for (MacAddr m = 1; m <= 20; ++m) {
-    EXPECT_EQ(t.lookup(m).port, m <= 14 ? kNoPort : m % 4) << m;
+    EXPECT_EQ(t.lookup(0, m).port, m <= 14 ? kNoPort : m % 4) << m;
   }
   // A touch keeps an entry young.
-  t.touch(t.lookup(15).slot, 1000, 0);
+  t.touch(t.lookup(0, 15).slot, 1000, 0);
   EXPECT_EQ(t.age(1100, 150), 5u);
-  EXPECT_EQ(t.lookup(15).port, 15 % 4);
+  EXPECT_EQ(t.lookup(0, 15).port, 15 % 4);
   EXPECT_EQ(t.size(), 1u);
   // Entries seen "after" now (clock read on another thread) are not aged.
-  t.learn(99, 1, 5000);
+  t.learn(0, 99, 1, 5000);
   EXPECT_EQ(t.age(2000, 10), 1u);  // only MAC 15, seen at 1000
-  EXPECT_EQ(t.lookup(15).port, kNoPort);
-  EXPECT_EQ(t.lookup(99).port, 1);
+  EXPECT_EQ(t.lookup(0, 15).port, kNoPort);
+  EXPECT_EQ(t.lookup(0, 99).port, 1);
 }
 
 TEST(MacTable, Remove) {
   MacTable t(16);
-  t.learn(1, 1, 0);
-  t.learn(2, 2, 0);
-  EXPECT_TRUE(t.remove(1));
-  EXPECT_FALSE(t.remove(1));
-  EXPECT_FALSE(t.remove(3));
-  EXPECT_EQ(t.lookup(1).port, kNoPort);
-  EXPECT_EQ(t.lookup(2).port, 2);
+  t.learn(0, 1, 1, 0);
+  t.learn(0, 2, 2, 0);
+  EXPECT_TRUE(t.remove(0, 1));
+  EXPECT_FALSE(t.remove(0, 1));
+  EXPECT_FALSE(t.remove(0, 3));
+  EXPECT_EQ(t.lookup(0, 1).port, kNoPort);
+  EXPECT_EQ(t.lookup(0, 2).port, 2);
   EXPECT_EQ(t.size(), 1u);
 }
 
 TEST(MacTable, FlushPort) {
   MacTable t(256);
-  for (MacAddr m = 0; m < 150; ++m) t.learn(0x525400000000 + m, static_cast<uint16_t>(m % 3), 0);
+  for (MacAddr m = 0; m < 150; ++m) t.learn(0, 0x525400000000 + m, static_cast<uint16_t>(m % 3), 0);
   EXPECT_EQ(t.flushPort(1), 50u);
   EXPECT_EQ(t.size(), 100u);
   for (MacAddr m = 0; m < 150; ++m) {
-    EXPECT_EQ(t.lookup(0x525400000000 + m).port, m % 3 == 1 ? kNoPort : m % 3) << m;
+    EXPECT_EQ(t.lookup(0, 0x525400000000 + m).port, m % 3 == 1 ? kNoPort : m % 3) << m;
   }
   EXPECT_EQ(t.flushPort(1), 0u);
   EXPECT_EQ(t.flushPort(7), 0u);
@@ -124,35 +124,35 @@ TEST(MacTable, FlushPort) {
 
 TEST(MacTable, FlushAll) {
   MacTable t(64);
-  for (MacAddr m = 0; m < 40; ++m) t.learn(m, 1, 0);
+  for (MacAddr m = 0; m < 40; ++m) t.learn(0, m, 1, 0);
   EXPECT_EQ(t.flushAll(), 40u);
   EXPECT_EQ(t.size(), 0u);
-  for (MacAddr m = 0; m < 40; ++m) EXPECT_EQ(t.lookup(m).port, kNoPort);
+  for (MacAddr m = 0; m < 40; ++m) EXPECT_EQ(t.lookup(0, m).port, kNoPort);
   EXPECT_TRUE(contents(t).empty());
-  EXPECT_EQ(t.learn(5, 2, 7), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 5, 2, 7), LearnResult::kNew);
   EXPECT_EQ(contents(t).at(5), std::make_pair(uint16_t{2}, uint64_t{7}));
 }
 
 TEST(MacTable, FullThenLearnAgainAfterFlush) {
   MacTable t(16);
-  for (MacAddr m = 0; m < 16; ++m) ASSERT_EQ(t.learn(m, 1, 0), LearnResult::kNew);
-  EXPECT_EQ(t.learn(100, 1, 0), LearnResult::kFull);
-  EXPECT_EQ(t.lookup(100).port, kNoPort);
+  for (MacAddr m = 0; m < 16; ++m) ASSERT_EQ(t.learn(0, m, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 100, 1, 0), LearnResult::kFull);
+  EXPECT_EQ(t.lookup(0, 100).port, kNoPort);
   EXPECT_EQ(t.size(), 16u);
   // Known MACs still refresh and move while full.
-  EXPECT_EQ(t.learn(3, 1, 5), LearnResult::kRefreshed);
-  EXPECT_EQ(t.learn(3, 2, 5), LearnResult::kMoved);
+  EXPECT_EQ(t.learn(0, 3, 1, 5), LearnResult::kRefreshed);
+  EXPECT_EQ(t.learn(0, 3, 2, 5), LearnResult::kMoved);
   // Each way of making room lets learning work again.
-  ASSERT_TRUE(t.remove(0));
-  EXPECT_EQ(t.learn(100, 1, 0), LearnResult::kNew);
-  EXPECT_EQ(t.learn(101, 1, 0), LearnResult::kFull);
+  ASSERT_TRUE(t.remove(0, 0));
+  EXPECT_EQ(t.learn(0, 100, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 101, 1, 0), LearnResult::kFull);
   EXPECT_EQ(t.flushPort(2), 1u);
-  EXPECT_EQ(t.learn(101, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 101, 1, 0), LearnResult::kNew);
   EXPECT_EQ(t.age(1000, 10), 16u);
-  EXPECT_EQ(t.learn(102, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 102, 1, 0), LearnResult::kNew);
   t.flushAll();
-  for (MacAddr m = 200; m < 216; ++m) EXPECT_EQ(t.learn(m, 1, 0), LearnResult::kNew);
-  EXPECT_EQ(t.learn(300, 1, 0), LearnResult::kFull);
+  for (MacAddr m = 200; m < 216; ++m) EXPECT_EQ(t.learn(0, m, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(0, 300, 1, 0), LearnResult::kFull);
 }
 
 // Random learns, moves, removes, flushes and aging checked against a std::map model: with a
@@ -181,11 +181,11 @@ void randomisedAgainstModel(uint32_t max_entries, uint64_t mac_space, int ops, u
       } else {
         want = it->second.first == port ? LearnResult::kRefreshed : LearnResult::kMoved;
       }
-      ASSERT_EQ(t.learn(mac, port, now), want) << "op " << op;
+      ASSERT_EQ(t.learn(0, mac, port, now), want) << "op " << op;
       if (want != LearnResult::kFull) model[mac] = {port, now};
     } else if (r < 90) {
       const MacAddr mac = macOf(pick(mac_space));
-      ASSERT_EQ(t.remove(mac), model.erase(mac) == 1) << "op " << op;
+      ASSERT_EQ(t.remove(0, mac), model.erase(mac) == 1) << "op " << op;
     } else if (r < 94) {
       const auto port = static_cast<uint16_t>(pick(8));
       size_t n = 0;
@@ -217,7 +217,7 @@ void randomisedAgainstModel(uint32_t max_entries, uint64_t mac_space, int ops, u
     ASSERT_EQ(t.size(), model.size()) << "op " << op;
     if (op % 64 == 0 || op == ops - 1) {
       for (const auto& [mac, entry] : model) {
-        ASSERT_EQ(t.lookup(mac).port, entry.first) << "op " << op << " mac " << mac;
+        ASSERT_EQ(t.lookup(0, mac).port, entry.first) << "op " << op << " mac " << mac;
       }
       ASSERT_EQ(contents(t), model) << "op " << op;
     }
@@ -239,7 +239,7 @@ TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
   MacTable t(kMax);
   const auto stablePort = [](int i) { return static_cast<uint16_t>(i % 7); };
   for (int i = 0; i < kStable; ++i)
-    ASSERT_EQ(t.learn(kStableBase + i, stablePort(i), 0), LearnResult::kNew);
+    ASSERT_EQ(t.learn(0, kStableBase + i, stablePort(i), 0), LearnResult::kNew);
 
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> wrong{0};
@@ -253,7 +253,7 @@ TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
       uint64_t bad = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         for (int i = 0; i < kStable; ++i) {
-          const MacTable::Hit h = t.lookup(kStableBase + i);
+          const MacTable::Hit h = t.lookup(0, kStableBase + i);
           if (h.port == kNoPort) {
             ++miss;
           } else if (h.port != stablePort(i)) {
@@ -262,7 +262,7 @@ TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
             t.touch(h.slot, n, 0);  // PMDs refresh ages while the writer shifts entries
           }
           // Churned MACs may be anywhere, but only ever on a port the writer used.
-          const MacTable::Hit c = t.lookup(kChurnBase + (i % 64));
+          const MacTable::Hit c = t.lookup(0, kChurnBase + (i % 64));
           if (c.port != kNoPort && c.port >= 16) ++bad;
           ++n;
         }
@@ -279,9 +279,9 @@ TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
   for (int op = 0; op < 300000; ++op) {
     const MacAddr mac = kChurnBase + rng() % 64;
     if (rng() % 2) {
-      t.learn(mac, static_cast<uint16_t>(rng() % 16), op);
+      t.learn(0, mac, static_cast<uint16_t>(rng() % 16), op);
     } else {
-      t.remove(mac);
+      t.remove(0, mac);
     }
   }
   stop = true;
@@ -290,9 +290,72 @@ TEST(MacTable, ConcurrentReadersNeverSeeAWrongPort) {
   EXPECT_EQ(wrong.load(), 0u);
   EXPECT_GT(lookups.load(), 0u);
   // After the writer stops, every stable MAC is there with its port.
-  for (int i = 0; i < kStable; ++i) EXPECT_EQ(t.lookup(kStableBase + i).port, stablePort(i));
+  for (int i = 0; i < kStable; ++i) EXPECT_EQ(t.lookup(0, kStableBase + i).port, stablePort(i));
   RecordProperty("lookups", std::to_string(lookups.load()));
   RecordProperty("transient_misses", std::to_string(misses.load()));
+}
+
+}  // namespace
+}  // namespace rtvs
+
+namespace rtvs {
+namespace {
+
+TEST(MacTableVlan, SameMacInTwoVlansIsTwoEntries) {
+  MacTable t(16);
+  EXPECT_EQ(t.learn(10, 0x525400000001, 1, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(20, 0x525400000001, 2, 0), LearnResult::kNew);
+  EXPECT_EQ(t.lookup(10, 0x525400000001).port, 1);
+  EXPECT_EQ(t.lookup(20, 0x525400000001).port, 2);
+  EXPECT_EQ(t.lookup(30, 0x525400000001).port, kNoPort);
+  EXPECT_EQ(t.lookup(0, 0x525400000001).port, kNoPort);
+  EXPECT_EQ(t.size(), 2u);
+  std::map<std::pair<uint16_t, MacAddr>, uint16_t> seen;
+  t.forEach([&](uint16_t vlan, MacAddr mac, uint16_t port, uint64_t) { seen[{vlan, mac}] = port; });
+  EXPECT_EQ(seen, (std::map<std::pair<uint16_t, MacAddr>, uint16_t>{{{10, 0x525400000001}, 1},
+                                                                    {{20, 0x525400000001}, 2}}));
+  EXPECT_TRUE(t.remove(10, 0x525400000001));
+  EXPECT_EQ(t.lookup(20, 0x525400000001).port, 2);
+}
+
+TEST(MacTableVlan, PortLimitAndCounts) {
+  MacTable t(64);
+  for (MacAddr m = 1; m <= 3; ++m) EXPECT_EQ(t.learn(5, m, 7, 0, 3), LearnResult::kNew);
+  EXPECT_EQ(t.portCount(7), 3u);
+  EXPECT_EQ(t.learn(5, 4, 7, 0, 3), LearnResult::kLimit);
+  EXPECT_EQ(t.learn(6, 1, 7, 0, 3), LearnResult::kLimit);  // the limit is per port, all VLANs
+  EXPECT_EQ(t.learn(5, 1, 7, 9, 3), LearnResult::kRefreshed);
+  // A MAC moving onto a port at its limit is refused too; moving away frees a place.
+  EXPECT_EQ(t.learn(5, 9, 8, 0), LearnResult::kNew);
+  EXPECT_EQ(t.learn(5, 9, 7, 0, 3), LearnResult::kLimit);
+  EXPECT_EQ(t.learn(5, 1, 8, 0), LearnResult::kMoved);
+  EXPECT_EQ(t.portCount(7), 2u);
+  EXPECT_EQ(t.portCount(8), 2u);
+  EXPECT_EQ(t.learn(5, 9, 7, 0, 3), LearnResult::kMoved);
+  EXPECT_EQ(t.flushPort(7), 3u);
+  EXPECT_EQ(t.portCount(7), 0u);
+  t.flushAll();
+  EXPECT_EQ(t.portCount(8), 0u);
+}
+
+// Many (VLAN, port) pairs come and go: binding ids are recycled and lookups stay right.
+TEST(MacTableVlan, BindingsRecycle) {
+  MacTable t(1024);
+  std::mt19937 rng(7);
+  for (int round = 0; round < 100; ++round) {  // 100000 pairs: more than the 65535 ids
+    for (int i = 0; i < 1000; ++i) {
+      const auto vlan = static_cast<uint16_t>(1 + (round * 1000 + i) % 4094);
+      ASSERT_NE(t.learn(vlan, 0x020000000000 + i, static_cast<uint16_t>(rng() % 200), 0),
+                LearnResult::kFull);
+    }
+    for (int i = 0; i < 1000; ++i) {
+      const auto vlan = static_cast<uint16_t>(1 + (round * 1000 + i) % 4094);
+      ASSERT_NE(t.lookup(vlan, 0x020000000000 + i).port, kNoPort);
+      ASSERT_EQ(t.lookup(static_cast<uint16_t>(vlan % 4094 + 1), 0x020000000000 + i).port,
+                kNoPort);
+    }
+    ASSERT_EQ(t.flushAll(), 1000u);
+  }
 }
 
 }  // namespace

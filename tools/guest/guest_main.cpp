@@ -51,6 +51,7 @@ struct PortState {
   uint64_t rx = 0, rx_bytes = 0, tx = 0, rx_bad = 0, rx_dup = 0, rx_reorder = 0, rx_max_len = 0;
   std::map<uint32_t, uint64_t> rx_by_flow;
   std::map<uint64_t, uint64_t> rx_by_src;
+  std::map<int, uint64_t> rx_by_vlan;  // 802.1Q VID of received frames, -1: untagged
   // Sequence spaces are per (source MAC, flow): two senders may use the same flow id.
   std::map<std::pair<uint64_t, uint32_t>, tf::SeqTracker> rx_seq;
   std::map<uint32_t, uint64_t> tx_next_seq;  // kept across "clear": receivers keep tracking
@@ -59,6 +60,7 @@ struct PortState {
     rx = rx_bytes = tx = rx_bad = rx_dup = rx_reorder = rx_max_len = 0;
     rx_by_flow.clear();
     rx_by_src.clear();
+    rx_by_vlan.clear();
     rx_seq.clear();
   }
 };
@@ -390,6 +392,8 @@ class Guest {
         for (int b = 0; b < 6; ++b) a.addr_bytes[b] = static_cast<uint8_t>(mac >> (40 - 8 * b));
         by_src[tf::macToString(a)] = n;
       }
+      json by_vlan = json::object();
+      for (const auto& [v, n] : s.rx_by_vlan) by_vlan[v < 0 ? "untagged" : std::to_string(v)] = n;
       static constexpr const char* kStates[] = {"detached", "pending", "attached"};
       s.port->service();
       ports.push_back({{"index", i},
@@ -401,6 +405,7 @@ class Guest {
                        {"tx", s.tx},
                        {"rx_by_flow", by_flow},
                        {"rx_by_src", by_src},
+                       {"rx_by_vlan", by_vlan},
                        {"rx_bad", s.rx_bad},
                        {"rx_dup", s.rx_dup},
                        {"rx_reorder", s.rx_reorder},
@@ -441,6 +446,12 @@ class Guest {
       std::memcpy(a.addr_bytes, p, 6);
       src = tf::macToU64(a);
       s.rx_by_src[src]++;
+    }
+    if (m->pkt_len >= 16) {
+      uint8_t hdr[4];
+      const auto* p = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 12, 4, hdr));
+      const bool tagged = p[0] == 0x81 && p[1] == 0x00;
+      s.rx_by_vlan[tagged ? ((p[2] & 0x0F) << 8 | p[3]) : -1]++;
     }
     const tf::Parsed p = tf::parse(m, true);
     if (p.kind == tf::Kind::kBad) {

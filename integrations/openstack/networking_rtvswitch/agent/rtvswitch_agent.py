@@ -94,7 +94,8 @@ class RtvswitchManager(amb.CommonAgentManagerBase):
         self.details = {}
         # partial port ids Neutron deleted whose socket is still there
         self.deleted = set()
-        self.switch_ports = None
+        # names of the switch's ports at the last scan; None: unreachable
+        self.switch_ports = set()
 
     # Devices
 
@@ -149,10 +150,14 @@ class RtvswitchManager(amb.CommonAgentManagerBase):
 
     def _switch_port_names(self):
         try:
-            return {p['name'] for p in self.switch.port_list()}
+            names = {p['name'] for p in self.switch.port_list()}
         except client.SwitchError as e:
-            LOG.warning('rtvswitch: %s', e)
+            if self.switch_ports is not None:
+                LOG.warning('rtvswitch: %s', e)
             return None
+        if self.switch_ports is None:
+            LOG.info('rtvswitch answers on %s', self.switch.path)
+        return names
 
     @staticmethod
     def _port_name(device):

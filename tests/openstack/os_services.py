@@ -9,7 +9,7 @@ with SIGTERM (then SIGKILL) to that group. Every child also gets SIGTERM when th
     start_rabbitmq(workdir, services)  epmd + rabbitmq-server on free 127.0.0.1 ports
     start_mariadb(workdir, services)   mariadbd on a unix socket, database 'neutron'
     NeutronServer(workdir, ...)        neutron-server, ML2 + rtvswitch, noauth, MariaDB
-    start_libvirtd(workdir, services)  virtlogd + libvirtd (system instance, qemu:///system)
+    start_libvirtd(workdir, services)  virtlogd + libvirtd (qemu:///system), unless the host has one
 Processes are started from the main thread: PR_SET_PDEATHSIG follows the thread that forked.
     Agent(workdir, ...)                rtvswitch-agent
 """
@@ -179,18 +179,21 @@ def start_mariadb(workdir, services):
     return f"mysql+pymysql://root@localhost/neutron?unix_socket={sock}", wait
 
 
+def host_libvirtd_running():
+    """True if the host already runs libvirtd (e.g. socket-activated by systemd)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect("/run/libvirt/libvirt-sock")
+            return True
+        except OSError:
+            return False
+
+
 def start_libvirtd(workdir, services):
-    """Starts virtlogd and libvirtd in the foreground (refuses if a libvirtd already runs
-    here); returns a function that waits until libvirtd answers."""
-    sock = "/run/libvirt/libvirt-sock"
-    if os.path.exists(sock):
-        with socket.socket(socket.AF_UNIX) as s:
-            try:
-                s.connect(sock)
-                raise ServiceError("a libvirtd is already running on this host "
-                                   "(/run/libvirt/libvirt-sock answers)")
-            except (ConnectionRefusedError, FileNotFoundError):
-                pass
+    """Starts virtlogd and libvirtd in the foreground and returns a function that waits until
+    libvirtd answers; returns None (and starts nothing) if the host runs its own libvirtd."""
+    if host_libvirtd_running():
+        return None
     services.append(Service("virtlogd", ["/usr/sbin/virtlogd"], workdir))
     libvirtd = Service("libvirtd", ["/usr/sbin/libvirtd"], workdir)
     services.append(libvirtd)

@@ -266,7 +266,10 @@ def main():
         neutron = oss.NeutronServer(workdir, transport_url, db_url, services, pkg_env, PHYSNET,
                                     f"{VLAN}:{VLAN + 9}")
         wait_rabbit()
-        wait_libvirtd()
+        if wait_libvirtd:
+            wait_libvirtd()
+        else:
+            result["ran_for_real"].append("libvirtd of the host (already running)")
         neutron.wait()
         result["services_start_s"] = round(time.monotonic() - t0, 1)
         log(f"rabbitmq, libvirtd, rtvswitch and neutron-server at {neutron.url} up "

@@ -259,7 +259,10 @@ def main():
                                    text=True).stdout
         # Without its state file a restarted switch has no ports: the agent must add them.
         no_state = ["--no-state"] if "--no-state" in help_text else []
-        sw = rs.Daemon(group, args=no_state)
+        # Socket confinement: the guests' directory is allowed explicitly, as in production.
+        allow = (["--allowed-socket-dir", sock_dir] if "--allowed-socket-dir" in help_text
+                 else [])
+        sw = rs.Daemon(group, args=no_state + allow)
         log(f"rtvswitch pid {sw.pid}")
         pkg_env = oss.package_env(workdir)
         wait_db()

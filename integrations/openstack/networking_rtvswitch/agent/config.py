@@ -6,7 +6,7 @@ rtvswitch_opts = [
     cfg.StrOpt('control_socket', default='/run/rtvswitch/rtvswitch.ctl',
                help='rtvswitch\'s JSON-RPC control socket (its '
                     '"control-socket" key).'),
-    cfg.StrOpt('socket_dir', default='/run/rtvswitch',
+    cfg.StrOpt('socket_dir', default='/run/rtvswitch/vhost',
                help='Directory of the guests\' vhost-user sockets, reported '
                     'to the Neutron server: Nova\'s QEMU creates '
                     '"vhu<port id[:11]>" there (it must be writable by '

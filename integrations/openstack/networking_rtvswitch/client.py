@@ -7,6 +7,7 @@ line. The connection is kept and re-opened when the daemon restarts.
 import itertools
 import json
 import socket
+import threading
 
 # JSON-RPC error codes of rtvswitch (docs/api.md).
 INVALID_PARAMS = -32602
@@ -39,6 +40,8 @@ class Client(object):
         self._sock = None
         self._buf = b''
         self._ids = itertools.count(1)
+        # The agent loop and RPC handlers (green threads) share the connection.
+        self._lock = threading.Lock()
 
     def close(self):
         if self._sock is not None:
@@ -72,6 +75,10 @@ class Client(object):
         return reply
 
     def call(self, method, params=None):
+        with self._lock:
+            return self._call(method, params)
+
+    def _call(self, method, params):
         req = {'jsonrpc': '2.0', 'id': next(self._ids), 'method': method}
         if params is not None:
             req['params'] = params

@@ -44,7 +44,6 @@ config.register_opts()
 # Switch options the agent owns on its ports; a port.set resets the ones a
 # port no longer needs to these values.
 OPTION_DEFAULTS = {'allowed-macs': ''}
-EXTERNAL_IDS = ('iface-id', 'attached-mac', 'vm-uuid')
 
 
 class RtvswitchRpcCallbacks(sg_rpc.SecurityGroupAgentRpcCallbackMixin,
@@ -253,9 +252,11 @@ class RtvswitchManager(amb.CommonAgentManagerBase):
                 cur_opts.get('path') != options['path']):
             self._recreate(name, options, external_ids)
             return
-        opts = {k: v for k, v in options.items() if cur_opts.get(k) != v}
+        opts = {k: v for k, v in options.items()
+                if str(cur_opts.get(k, '')) != v}
         for key, default in OPTION_DEFAULTS.items():
-            if key not in options and cur_opts.get(key, default) != default:
+            current = str(cur_opts.get(key, default))
+            if key not in options and current != default:
                 opts[key] = default
         ids = {k: v for k, v in external_ids.items() if cur_ids.get(k) != v}
         try:

@@ -13,9 +13,9 @@ it adds only what the test guest needs (kernel, shared memory, serial log) and, 
 Checks: the agent reports in; a vlan network's two ports bind (vhostuser, socket in the agent's
 directory) and go ACTIVE once the guests run; rtvswitch has them as vhostuserclient with the
 VLAN tag, allowed MACs and external ids; guest a pings guest b through the switch; an
-allowed-address-pair update reaches the switch; admin state down/up takes the port out and
-back; an agent restart and an rtvswitch restart keep (or bring back) traffic; a port deleted
-in Neutron leaves the switch. Prints one OPENSTACK-RESULT {json} line with the timings.
+allowed-address-pair update and a network MTU change reach the switch; admin state down/up
+takes the port out and back; an agent restart and an rtvswitch restart keep (or bring back)
+traffic; a port deleted in Neutron leaves the switch. Prints one OPENSTACK-RESULT {json} line with the timings.
 Exit 77 (skipped) when a Debian package it needs is missing.
 """
 
@@ -423,6 +423,12 @@ def main():
         wait_for("allowed-macs with the address pair", lambda: extra_mac in
                  switch_port("a")["options"].get("allowed-macs", ""), 30)
         log("allowed address pair reached the switch (port.set)")
+
+        # Network MTU change: Neutron tells the agents, the switch ports follow.
+        conn.network.update_network(net, mtu=1400)
+        wait_for("MTU 1400 on both switch ports", lambda: all(
+            str(switch_port(n)["options"].get("mtu")) == "1400" for n in ("a", "b")), 60)
+        log("network MTU change reached the switch ports")
 
         # Admin state down takes the port out of the switch; up brings it back and traffic.
         conn.network.update_port(ports["b"], admin_state_up=False)

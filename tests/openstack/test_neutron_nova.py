@@ -15,7 +15,8 @@ directory) and go ACTIVE once the guests run; rtvswitch has them as vhostusercli
 VLAN tag, allowed MACs and external ids; guest a pings guest b through the switch; an
 allowed-address-pair update and a network MTU change reach the switch; admin state down/up
 takes the port out and back; an agent restart and an rtvswitch restart keep (or bring back)
-traffic; a port deleted in Neutron leaves the switch. Prints one OPENSTACK-RESULT {json} line with the timings.
+traffic; a port deleted in Neutron leaves the switch. Prints one OPENSTACK-RESULT {json} line
+with the timings.
 Exit 77 (skipped) when a Debian package it needs is missing.
 """
 

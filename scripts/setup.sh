@@ -36,6 +36,10 @@ PACKAGES=(
   iproute2 procps kmod rt-tests
   qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
   prometheus libvirt-clients gnuplot-nox
+  # OpenStack integration and its tests (label openstack, docs/openstack.md)
+  python3-neutron neutron-server python3-nova python3-os-vif python3-openstacksdk
+  python3-oslotest python3-flake8 python3-pymysql rabbitmq-server mariadb-server
+  libvirt-daemon-system libxml2-utils
 )
 
 if [ "$DO_INSTALL" = 1 ]; then

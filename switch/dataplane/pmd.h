@@ -103,7 +103,7 @@ class Pmd {
     uint16_t port = kNoPort;
   };
   Posted posted_[256];
-  TokenBucket storm_[kMaxPorts][kNumStorm];
+  StormBucket storm_[kMaxPorts][kNumStorm];
 };
 
 }  // namespace rtvs

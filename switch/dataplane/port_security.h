@@ -8,7 +8,7 @@
 
 namespace rtvs {
 
-class TokenBucket {
+class StormBucket {
  public:
   // Bucket depth in packets: 20 ms at `rate`, at least one burst of 32.
   static uint64_t depth(uint64_t rate_pps) noexcept {

@@ -18,7 +18,7 @@ RATE = 20000
 
 
 class ManyPorts(unittest.TestCase):
-    def test_256_ports_under_traffic(self):
+    def test_ports_up_to_the_limit_under_traffic(self):
         g = dp.ProcessGroup("it-many")
         self.addCleanup(g.close)
         sw = rs.Daemon(g, ports=["a type=vhostuser", "b type=vhostuser"], memory_mb=512)

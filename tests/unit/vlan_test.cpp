@@ -160,9 +160,9 @@ TEST(PortPolicy, InPortSpec) {
   }
 }
 
-TEST(TokenBucket, RateAndDepth) {
+TEST(StormBucket, RateAndDepth) {
   constexpr uint64_t hz = 1000000;  // 1 tick = 1 us
-  TokenBucket b;
+  StormBucket b;
   // Starts full: depth(100) = 32 packets at once, then nothing more at the same instant.
   int passed = 0;
   for (int i = 0; i < 100; ++i) passed += b.take(1000, 100, hz);
@@ -171,14 +171,14 @@ TEST(TokenBucket, RateAndDepth) {
   EXPECT_FALSE(b.take(1000 + 9999, 100, hz));
   EXPECT_TRUE(b.take(1000 + 10000 + 9999, 100, hz));
   // One second at 100 pps lets about 100 through (plus the depth refilled after a pause).
-  TokenBucket c;
+  StormBucket c;
   passed = 0;
   for (uint64_t t = 0; t < hz; t += 100) passed += c.take(t, 100, hz);  // offered 10 kpps
   EXPECT_GE(passed, 32 + 99);
   EXPECT_LE(passed, 32 + 101);
-  EXPECT_EQ(TokenBucket::depth(1000000), 20000u);
+  EXPECT_EQ(StormBucket::depth(1000000), 20000u);
   // Large rates and TSC frequencies do not overflow.
-  TokenBucket d;
+  StormBucket d;
   EXPECT_TRUE(d.take(5, 1000000000, 4000000000ull));
   EXPECT_TRUE(d.take(4000000000ull - 1, 1000000000, 4000000000ull));
 }

@@ -236,7 +236,7 @@ PortSetPlan planPortSet(const PortSpec& current, const PortOptions& current_opti
     checkPortOption(k, v);
     setOption(plan.options, k, v);
   }
-  plan.spec = parsePortSpec(current.name, plan.options, socket_dir);
+  // Every key on its own first, so that a re-create option is named as such.
   for (const auto& [k, v] : changes) {
     PortOptions one = current_options;
     setOption(one, k, v);
@@ -257,6 +257,7 @@ PortSetPlan planPortSet(const PortSpec& current, const PortOptions& current_opti
     }
     plan.changed.push_back(k);
   }
+  plan.spec = parsePortSpec(current.name, plan.options, socket_dir);
   return plan;
 }
 

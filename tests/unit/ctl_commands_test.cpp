@@ -138,7 +138,7 @@ TEST(CtlArgs, UsageErrors) {
               "list, show)");
   expectUsage({"port", "set", "vm1"}, "OPTIONS is required");
   expectUsage({"port", "set", "vm1", "external-ids:=1"},
-              "'external-ids:=1': missing key after external-ids:");
+              "'external-ids:': missing key after external-ids:");
   expectUsage({"port", "add", "vm1", "external-ids:a=1", "external-ids:a=2"},
               "external id 'a' given twice");
   expectUsage({"port", "list", "--external-id", "nokey"},
@@ -429,8 +429,9 @@ TEST(CtlFormat, LatencyClear) {
 
 TEST(CtlFormat, MissingFieldsPrintDashes) {
   EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": [{"name": "x"}]})")),
-            "NAME  INDEX  TYPE  STATE  QUEUES  MTU  RX-PKTS  TX-PKTS  DROPS  PATH/DEVARGS\n"
-            "x         -  -     -           -    -        -        -      -  -\n");
+            "NAME  INDEX  TYPE  STATE  QUEUES  MTU  RX-PKTS  TX-PKTS  DROPS  PATH/DEVARGS  "
+            "EXTERNAL-IDS\n"
+            "x         -  -     -           -    -        -        -      -  -             -\n");
   EXPECT_EQ(formatResult("fdb flush", json::object()), "flushed - entries\n");
 }
 

@@ -276,7 +276,9 @@ void Switch::registerPortMethods(RpcDispatcher& d) {
           for (const auto& [n, u] : unrestored_) {
             unrestored.push_back({{"name", n}, {"error", u.error}});
           }
-          return json{{"ports", a}, {"unrestored", unrestored}};
+          json result{{"ports", a}};
+          if (!unrestored.empty()) result["unrestored"] = unrestored;  // only when there are any
+          return result;
         });
   d.add("port.show", "name", "one port in detail",
         [this](const json& params) { return portObject(findPort(nameParam(params))); });

@@ -205,7 +205,7 @@ class DurableState(unittest.TestCase):
         os.mkdir(sub)
         self.sw.rpc("port.add", {"name": "gone", "options": {"type": "vhostuserclient",
                                                             "path": os.path.join(sub, "g.sock")}})
-        self.assertEqual(self.sw.rpc("port.list")["unrestored"], [])
+        self.assertNotIn("unrestored", self.sw.rpc("port.list"))
         self.sw.rpc("port.del", {"name": "gone"})
         self.assertEqual([p["name"] for p in load(self.state)["ports"]], ["keep"])
 

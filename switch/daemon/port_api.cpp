@@ -261,12 +261,13 @@ void Switch::registerPortMethods(RpcDispatcher& d) {
           ExternalIds filter;
           for (auto& [k, v] : externalIdParams(params, false)) filter[k] = *v;
           std::vector<PortRec*> v;
-          for (auto& [n, p] : ports_) {
+          for (auto& entry : ports_) {
+            PortRec* p = entry.second.get();
             const bool match = std::all_of(filter.begin(), filter.end(), [&](const auto& kv) {
               auto it = p->external_ids.find(kv.first);
               return it != p->external_ids.end() && it->second == kv.second;
             });
-            if (match) v.push_back(p.get());
+            if (match) v.push_back(p);
           }
           std::sort(v.begin(), v.end(),
                     [](auto* a, auto* b) { return a->dp->index < b->dp->index; });

@@ -91,6 +91,26 @@ void checkSocketFile(const std::string& path, std::string_view key) {
   }
 }
 
+// A group name as useradd/groupadd accept them (the group's existence is checked at start).
+void checkGroupName(const std::string& name, std::string_view key) {
+  const bool ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+  if (!ok || name.size() > 32 || (!name.empty() && name[0] == '-')) {
+    fail(key, "must be a group name (up to 32 characters of [A-Za-z0-9_.-]) or empty, got " +
+                  quotedValue(name));
+  }
+}
+
+void checkStateFile(const std::string& path, std::string_view key) {
+  if (path.empty()) return;
+  if (path.front() != '/')
+    fail(key, "must be an absolute path or empty (off), got " + quotedValue(path));
+  if (path.back() == '/') fail(key, "must name a file, got " + quotedValue(path));
+  if (path.find('\0') != std::string::npos) fail(key, "must not contain a NUL byte");
+}
+
 // The parsed document, TOML or JSON, with the line of each value where known (0 = unknown), so
 // one set of rules applies to both formats.
 struct Member;
@@ -330,6 +350,21 @@ const std::map<std::string_view, Setter>& setters() {
          c.socket_dir = asString(n, "socket-dir");
          if (c.socket_dir.empty()) fail("socket-dir", "must not be empty");
        }},
+      {"socket-dir-group",
+       [](Config& c, const Node& n) {
+         c.socket_dir_group = asString(n, "socket-dir-group");
+         checkGroupName(c.socket_dir_group, "socket-dir-group");
+       }},
+      {"socket-dir-mode",
+       [](Config& c, const Node& n) {
+         c.socket_dir_mode = asString(n, "socket-dir-mode");
+         if (!c.socket_dir_mode.empty()) parseFileMode(c.socket_dir_mode, "socket-dir-mode");
+       }},
+      {"state-file",
+       [](Config& c, const Node& n) {
+         c.state_file = asString(n, "state-file");
+         checkStateFile(c.state_file, "state-file");
+       }},
       {"control-socket",
        [](Config& c, const Node& n) {
          c.control_socket = asString(n, "control-socket");
@@ -554,6 +589,9 @@ void validateConfig(const Config& cfg) {
     }
   }
   if (cfg.socket_dir.empty()) fail("socket-dir", "must not be empty");
+  checkGroupName(cfg.socket_dir_group, "socket-dir-group");
+  if (!cfg.socket_dir_mode.empty()) parseFileMode(cfg.socket_dir_mode, "socket-dir-mode");
+  checkStateFile(cfg.state_file, "state-file");
   checkSocketFile(cfg.control_socket, "control-socket");
   checkRange("memory-mb", cfg.memory_mb, kMemoryMb);
   if (cfg.file_prefix.empty() || cfg.file_prefix.find('/') != std::string::npos) {
@@ -645,6 +683,14 @@ std::string formatCpuList(const std::vector<unsigned>& cpus) {
   return out;
 }
 
+unsigned parseFileMode(const std::string& text, const std::string& key) {
+  const bool ok =
+      (text.size() == 3 || text.size() == 4) &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
+  if (!ok) fail(key, "must be 3 or 4 octal digits such as \"2770\", got " + quotedValue(text));
+  return static_cast<unsigned>(std::stoul(text, nullptr, 8));
+}
+
 LogLevel parseLogLevel(const std::string& text, const std::string& key) {
   for (const auto& [name, level] : kLogLevels) {
     if (text == name) return level;
@@ -679,7 +725,10 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   std::vector<Override> overrides = {
       {"--pmd-cores", "LIST", "cpus for PMD threads, e.g. 2,4-6", {}},
       {"--housekeeping-cores", "LIST", "cpus for the control and DPDK threads", {}},
-      {"--socket-dir", "DIR", "directory of vhostuser sockets", {}},
+      {"--socket-dir", "DIR", "directory of guest (vhost-user) sockets", {}},
+      {"--socket-dir-group", "GROUP", "group of socket-dir, empty = unchanged", {}},
+      {"--socket-dir-mode", "MODE", "octal mode of socket-dir (e.g. 2770), empty = unchanged", {}},
+      {"--state-file", "PATH", "where run-time ports are saved", {}},
       {"--control-socket", "PATH", "JSON-RPC socket path", {}},
       {"--memory-mb", "MIB", "hugepage memory in MiB", {}},
       {"--file-prefix", "PREFIX", "EAL --file-prefix", {}},
@@ -702,6 +751,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   bool mlockall = true;
   bool accounting = true;
   bool check_host = false;
+  bool no_state = false;
   std::vector<std::string> eal_args;
   std::vector<std::string> socket_dirs;
   std::vector<std::string> ports;
@@ -711,6 +761,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   CLI::Option* accounting_opt =
       app.add_flag("--latency-accounting,!--no-latency-accounting", accounting,
                    "residence-time and poll-gap histograms (default on)");
+  app.add_flag("--no-state", no_state, "keep no state file: run-time ports last until exit");
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
   app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
       ->type_name("ARG")
@@ -755,6 +806,15 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       cfg.housekeeping_cores = parseCpuList(v, flag);
     } else if (flag == "--socket-dir") {
       cfg.socket_dir = v;
+    } else if (flag == "--socket-dir-group") {
+      checkGroupName(v, flag);
+      cfg.socket_dir_group = v;
+    } else if (flag == "--socket-dir-mode") {
+      if (!v.empty()) parseFileMode(v, flag);
+      cfg.socket_dir_mode = v;
+    } else if (flag == "--state-file") {
+      checkStateFile(v, flag);
+      cfg.state_file = v;
     } else if (flag == "--control-socket") {
       cfg.control_socket = v;
     } else if (flag == "--memory-mb") {
@@ -783,6 +843,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       cfg.control_mutation_burst = static_cast<unsigned>(number(kMutationBurst));
     }
   }
+  if (no_state) cfg.state_file.clear();
   if (no_huge_opt->count() > 0) cfg.no_huge = no_huge;
   if (mlock_opt->count() > 0) cfg.mlockall = mlockall;
   if (accounting_opt->count() > 0) cfg.latency_accounting = accounting;

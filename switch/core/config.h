@@ -17,7 +17,10 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 struct Config {
   std::vector<unsigned> pmd_cores{1};           // "pmd-cores": cpu list, e.g. "2,4-6" or [2,4]
   std::vector<unsigned> housekeeping_cores{0};  // "housekeeping-cores"
-  std::string socket_dir = "/run/rtvswitch";    // "socket-dir": vhostuser sockets
+  std::string socket_dir = "/run/rtvswitch/vhost";  // "socket-dir": guest (vhost-user) sockets
+  std::string socket_dir_group;  // "socket-dir-group": group of socket-dir; "" = unchanged
+  std::string socket_dir_mode;   // "socket-dir-mode": octal mode of socket-dir; "" = unchanged
+  std::string state_file = "/var/lib/rtvswitch/ports.json";     // "state-file"; "" = no state
   std::string control_socket = "/run/rtvswitch/rtvswitch.ctl";  // "control-socket"
   unsigned memory_mb = 512;               // "memory-mb": hugepage memory for mbufs
   bool no_huge = false;                   // "no-huge": run without hugepages (tests only; no vhost)
@@ -62,13 +65,18 @@ void validateConfig(const Config& cfg);
 std::vector<unsigned> parseCpuList(const std::string& text, const std::string& key);
 std::string formatCpuList(const std::vector<unsigned>& cpus);
 
+// "2770" → 02770: 3 or 4 octal digits. Throws ConfigError naming `key`.
+unsigned parseFileMode(const std::string& text, const std::string& key);
+
 LogLevel parseLogLevel(const std::string& text, const std::string& key);
 const char* logLevelName(LogLevel level) noexcept;
 
 // The daemon's command line: --config FILE plus overrides of every key above
 // (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
-// --file-prefix, --mbufs, --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
-// --mlockall/--no-mlockall, --latency-accounting/--no-latency-accounting, --metrics-listen, --eal-arg (repeatable),
+// --socket-dir-group, --socket-dir-mode, --state-file, --no-state, --file-prefix, --mbufs,
+// --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
+// --mlockall/--no-mlockall, --latency-accounting/--no-latency-accounting, --metrics-listen,
+// --eal-arg (repeatable),
 // --control-admin-group, --control-read-group, --allowed-socket-dir (repeatable, appended),
 // --control-mutation-rate, --control-mutation-burst,
 // --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).

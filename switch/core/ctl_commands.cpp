@@ -88,20 +88,39 @@ std::string keyValues(const std::vector<std::pair<std::string, std::string>>& kv
 
 // ---- one formatter per verb, on the result shapes of docs/api.md ----
 
+// "k=v,k=v" of an external_ids object; "-" when there are none.
+std::string externalIds(const json& p) {
+  const json& ids = member(p, "external_ids");
+  std::string s;
+  if (ids.is_object()) {
+    for (const auto& [k, v] : ids.items()) s += (s.empty() ? "" : ",") + k + "=" + text(v);
+  }
+  return s.empty() ? "-" : s;
+}
+
 std::string formatPortList(const json& r) {
   const json& ports = member(r, "ports");
-  if (!ports.is_array() || ports.empty()) return "no ports\n";
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& p : ports) {
-    std::string where = field(p, "path");
-    if (where == "-") where = field(p, "devargs");
-    rows.push_back({field(p, "name"), field(p, "index"), field(p, "type"), field(p, "state"),
-                    field(p, "queues"), field(p, "mtu"), field(p, "rx_packets"),
-                    field(p, "tx_packets"), field(p, "drops"), where});
+  std::string out;
+  if (!ports.is_array() || ports.empty()) {
+    out = "no ports\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : ports) {
+      std::string where = field(p, "path");
+      if (where == "-") where = field(p, "devargs");
+      rows.push_back({field(p, "name"), field(p, "index"), field(p, "type"), field(p, "state"),
+                      field(p, "queues"), field(p, "mtu"), field(p, "rx_packets"),
+                      field(p, "tx_packets"), field(p, "drops"), where, externalIds(p)});
+    }
+    out = formatTable({"NAME", "INDEX", "TYPE", "STATE", "QUEUES", "MTU", "RX-PKTS", "TX-PKTS",
+                       "DROPS", "PATH/DEVARGS", "EXTERNAL-IDS"},
+                      "lrllrrrrrll", rows);
   }
-  return formatTable({"NAME", "INDEX", "TYPE", "STATE", "QUEUES", "MTU", "RX-PKTS", "TX-PKTS",
-                      "DROPS", "PATH/DEVARGS"},
-                     "lrllrrrrrl", rows);
+  if (const json& u = member(r, "unrestored"); u.is_array() && !u.empty()) {
+    out += "\nsaved ports that could not be recreated (port del NAME forgets one):\n";
+    for (const auto& e : u) out += "  " + field(e, "name") + ": " + field(e, "error") + "\n";
+  }
+  return out;
 }
 
 std::string formatPortShow(const json& p) {
@@ -115,6 +134,7 @@ std::string formatPortShow(const json& p) {
       {"queues", field(p, "queues")},
       {"mtu", withUnit(p, "mtu", "bytes")},
       {"reconnects", field(p, "reconnects")},
+      {"external-ids", externalIds(p)},
   };
   std::string opts;
   if (const json& o = member(p, "options"); o.is_object()) {
@@ -410,6 +430,34 @@ void tree(const json& v, const std::string& pad, std::string& out) {
   }
 }
 
+// key=value tokens → {"options": {...}, "external_ids": {...}}; tokens "external-ids:KEY=VALUE"
+// go to external_ids (with `removable`, an empty VALUE removes the key: null).
+json optionParams(const std::vector<std::string>& tokens, bool removable) {
+  PortOptions kv;
+  try {
+    kv = parseKeyValues(tokens);
+  } catch (const ConfigError& e) {
+    throw CLI::ValidationError(e.what());
+  }
+  json options = json::object();
+  json ids = json::object();
+  static const std::string kIds = "external-ids:";
+  for (const auto& [k, v] : kv) {
+    if (k.starts_with(kIds)) {
+      const std::string id = k.substr(kIds.size());
+      if (id.empty()) throw CLI::ValidationError("'" + k + "': missing key after external-ids:");
+      if (ids.contains(id)) throw CLI::ValidationError("external id '" + id + "' given twice");
+      ids[id] = v.empty() && removable ? json(nullptr) : json(v);
+      continue;
+    }
+    if (options.contains(k)) throw CLI::ValidationError("option '" + k + "' given twice");
+    options[k] = v;
+  }
+  json params{{"options", options}};
+  if (!ids.empty()) params["external_ids"] = ids;
+  return params;
+}
+
 // CLI11 reports an unknown or missing verb as "A subcommand is required"; this names it instead.
 // Walks the tokens down the subcommand tree; empty if the verbs are fine.
 std::string unknownVerb(CLI::App& app, const std::vector<std::string>& args) {
@@ -490,8 +538,13 @@ std::string formatTable(const std::vector<std::string>& headers, const std::stri
 
 std::string formatResult(const std::string& verb, const json& result) {
   if (verb == "port list") return formatPortList(result);
-  if (verb == "port show" || verb == "port add") return formatPortShow(result);
-  if (verb == "port del") return "deleted port " + field(result, "name") + "\n";
+  if (verb == "port show" || verb == "port add" || verb == "port set")
+    return formatPortShow(result);
+  if (verb == "port del") {
+    return member(result, "deleted") == json(false)
+               ? "no port " + field(result, "name") + ": nothing deleted\n"
+               : "deleted port " + field(result, "name") + "\n";
+  }
   if (verb == "fdb show") return formatFdb(result);
   if (verb == "fdb flush") return "flushed " + field(result, "flushed") + " entries\n";
   if (verb == "pmd show") return formatPmdShow(result);
@@ -535,28 +588,57 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
 
   CLI::App* port = app.add_subcommand("port", "Add, remove and inspect ports");
   port->require_subcommand(1);
-  CLI::App* add = port->add_subcommand("add", "Add a port: port add NAME key=value...");
+  CLI::App* add = port->add_subcommand(
+      "add", "Add a port: port add [--may-exist] NAME key=value... [external-ids:KEY=VALUE...]");
+  add->add_flag("--may-exist", may_exist_,
+                "Succeed without change if the port exists with this spec (a different one is an "
+                "error)");
   add->add_option("NAME", name_, "Port name")->required();
   add->add_option("OPTIONS", options_,
-                  "Port options, e.g. type=vhostuserclient path=/run/vm1.sock queues=1");
+                  "Port options, e.g. type=vhostuserclient path=/run/vm1.sock queues=1 "
+                  "external-ids:iface-id=UUID");
   set(add, "port add", [this] {
-    PortOptions kv;
-    try {
-      kv = parseKeyValues(options_);
-    } catch (const ConfigError& e) {
-      throw CLI::ValidationError(e.what());
-    }
-    json options = json::object();
-    for (const auto& [k, v] : kv) {
-      if (options.contains(k)) throw CLI::ValidationError("option '" + k + "' given twice");
-      options[k] = v;
-    }
-    return std::vector<CtlCall>{{"port.add", {{"name", name_}, {"options", options}}}};
+    json params = optionParams(options_, false);
+    params["name"] = name_;
+    if (may_exist_) params["may_exist"] = true;
+    return std::vector<CtlCall>{{"port.add", params}};
   });
-  CLI::App* del = port->add_subcommand("del", "Remove a port");
+  CLI::App* del = port->add_subcommand("del", "Remove a port: port del [--if-exists] NAME");
+  del->add_flag("--if-exists", if_exists_, "Succeed if there is no such port");
   del->add_option("NAME", name_, "Port name")->required();
-  set(del, "port del", [this] { return std::vector<CtlCall>{{"port.del", {{"name", name_}}}}; });
-  set(port->add_subcommand("list", "All ports"), "port list", no_params("port.list"));
+  set(del, "port del", [this] {
+    json params{{"name", name_}};
+    if (if_exists_) params["if_exists"] = true;
+    return std::vector<CtlCall>{{"port.del", params}};
+  });
+  CLI::App* pset = port->add_subcommand(
+      "set",
+      "Change a running port: port set NAME key=value... [external-ids:KEY=VALUE...] "
+      "[external-ids:KEY=] (empty value: remove)");
+  pset->add_option("NAME", name_, "Port name")->required();
+  pset->add_option("OPTIONS", options_, "Settable options (mtu, latency-budget-us) and ids")
+      ->required();
+  set(pset, "port set", [this] {
+    json params = optionParams(options_, true);
+    params["name"] = name_;
+    return std::vector<CtlCall>{{"port.set", params}};
+  });
+  CLI::App* list = port->add_subcommand("list", "All ports: port list [--external-id KEY=VALUE]");
+  list->add_option("--external-id", filters_, "Only ports with this external id (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  set(list, "port list", [this] {
+    if (filters_.empty()) return std::vector<CtlCall>{{"port.list", nullptr}};
+    json ids = json::object();
+    for (const std::string& f : filters_) {
+      const size_t eq = f.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw CLI::ValidationError("--external-id: expected KEY=VALUE, got '" + f + "'");
+      }
+      ids[f.substr(0, eq)] = f.substr(eq + 1);
+    }
+    return std::vector<CtlCall>{{"port.list", {{"external_ids", ids}}}};
+  });
   CLI::App* show = port->add_subcommand("show", "One port in detail");
   show->add_option("NAME", name_, "Port name")->required();
   set(show, "port show", [this] { return std::vector<CtlCall>{{"port.show", {{"name", name_}}}}; });

@@ -69,8 +69,8 @@ class CtlCli {
   // Bound to CLI11 options.
   std::string name_, port_;
   int vlan_ = -1;
-  std::vector<std::string> options_;
-  bool clear_ = false, histogram_ = false;
+  std::vector<std::string> options_, filters_;
+  bool clear_ = false, histogram_ = false, may_exist_ = false, if_exists_ = false;
 };
 
 // Human output for a verb's result (times in µs for `latency show` and `pmd perf`); verbs without

@@ -179,7 +179,9 @@ void validateMetricName(const std::string& name, MetricType type) {
     ++words;
     start = end + 1;
   }
-  if (words < 3) fail(name, "name must be rtvswitch_<subsystem>_<name>_<unit>");
+  // Info metrics (constant 1, identity in the labels) are rtvswitch_<subsystem>_info.
+  const bool info = type == MetricType::kGauge && endsWith(rest, "_info") && words == 2;
+  if (words < 3 && !info) fail(name, "name must be rtvswitch_<subsystem>_<name>_<unit>");
 }
 
 std::string renderPrometheus(const std::vector<MetricFamily>& families) {

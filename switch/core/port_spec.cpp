@@ -13,10 +13,22 @@ namespace rtvs {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kPortKeys = {"type",   "path", "devargs",
-                                                       "queues", "mtu",  "latency-budget-us"};
+// Every port option, once. `settable`: `port set` may change it on a running port (the daemon
+// rebuilds the port's dataplane view from the new PortSpec, see Switch::setPort); the others need
+// the port deleted and added again.
+struct PortOptionDef {
+  std::string_view key;
+  bool settable;
+};
+constexpr std::array<PortOptionDef, 6> kPortOptions = {{
+    {"type", false},
+    {"path", false},
+    {"devargs", false},
+    {"queues", false},
+    {"mtu", true},
+    {"latency-budget-us", true},
+}};
 constexpr uint32_t kMaxLatencyBudgetUs = 1000000;
-constexpr size_t kMaxPortName = 32;
 
 [[noreturn]] void fail(std::string_view key, const std::string& reason) {
   throw ConfigError(std::string(key) + ": " + reason);
@@ -34,9 +46,9 @@ bool parseType(std::string_view text, PortType& type) {
 
 std::string knownKeys() {
   std::string s;
-  for (std::string_view k : kPortKeys) {
+  for (const PortOptionDef& o : kPortOptions) {
     if (!s.empty()) s += ", ";
-    s += k;
+    s += o.key;
   }
   s += ", tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
        "storm-multicast-pps, storm-unknown-unicast-pps";
@@ -109,9 +121,17 @@ void validatePortName(std::string_view name) {
            c == '.' || c == '-';
   });
   if (name.empty() || name.size() > kMaxPortName || !chars_ok || name[0] == '.' || name[0] == '-') {
-    fail("name", "must be 1-32 characters of [A-Za-z0-9_.-], not starting with '.' or '-', got " +
+    fail("name", "must be 1-" + std::to_string(kMaxPortName) +
+                     " characters of [A-Za-z0-9_.-], not starting with '.' or '-', got " +
                      quotedValue(name));
   }
+}
+
+bool portOptionSettable(std::string_view key) noexcept {
+  for (const PortOptionDef& o : kPortOptions) {
+    if (o.key == key) return o.settable;
+  }
+  return isPolicyKey(key);  // VLAN and port security: all settable (Switch::setPortPolicy)
 }
 
 void checkPortOption(std::string_view key, std::string_view value) {

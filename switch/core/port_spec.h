@@ -31,6 +31,7 @@ inline constexpr uint32_t kMinMtu = 68;
 inline constexpr uint32_t kMaxMtu = 9600;
 inline constexpr uint16_t kMaxQueues = 16;
 inline constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
+inline constexpr size_t kMaxPortName = 64;     // "vhu" + a Neutron port id, a full UUID fit
 
 struct PortSpec {
   std::string name;
@@ -48,7 +49,7 @@ struct PortSpec {
 // Ordered key/value options as the user gave them, e.g. {{"type","vhostuser"},{"queues","2"}}.
 using PortOptions = std::vector<std::pair<std::string, std::string>>;
 
-// Validates a port name: 1-32 chars of [A-Za-z0-9_.-], not starting with '.' or '-'.
+// Validates a port name: 1-kMaxPortName chars of [A-Za-z0-9_.-], not starting with '.' or '-'.
 void validatePortName(std::string_view name);
 
 // Builds a PortSpec from options. `socket_dir` resolves the default path of vhostuser ports.
@@ -70,6 +71,12 @@ PortOptions toOptions(const PortSpec& spec);
 // every option, then the checks that depend on other keys; the config loaders call it per key so
 // that errors carry the line of the key. Throws ConfigError naming the key.
 void checkPortOption(std::string_view key, std::string_view value);
+
+// Whether `port set` may change option `key` on a running port (one table in port_spec.cpp: a
+// new option becomes settable by marking it there and deriving its dataplane fields from the
+// PortSpec in Switch::fillDpPort; the VLAN and port-security keys of port_policy.h all are, and
+// reach the PMDs through Switch::setPortPolicy). Unknown keys: false.
+bool portOptionSettable(std::string_view key) noexcept;
 
 // Parses a decimal integer in lo..hi. Throws ConfigError "<key>: must be lo..hi, got <text>".
 uint64_t parseUnsigned(std::string_view text, uint64_t lo, uint64_t hi, std::string_view key);

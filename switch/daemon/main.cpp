@@ -1,6 +1,7 @@
 // rtvswitch: the daemon. Parses the configuration, starts DPDK's EAL with the PMD cores as worker
 // lcores, creates the configured ports, launches the PMDs and serves the control socket until
 // SIGTERM/SIGINT, then closes every port and releases DPDK's memory.
+#include <grp.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #ifdef RTVS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -32,6 +34,7 @@
 #include "switch/core/rpc_server.h"
 #include "switch/daemon/control_api.h"
 #include "switch/daemon/eal_args.h"
+#include "switch/daemon/state_file.h"
 #include "switch/daemon/switch.h"
 
 namespace {
@@ -78,6 +81,25 @@ std::optional<gid_t> groupId(const std::string& name, const char* key) {
   return found->gr_gid;
 }
 
+// The guest socket directory: its group and mode let QEMU (e.g. user libvirt-qemu) create
+// server sockets in it and connect to the switch's; applied at every start.
+void prepareSocketDir(const rtvs::Config& cfg) {
+  makeDir(cfg.socket_dir);
+  if (const std::optional<gid_t> gid = groupId(cfg.socket_dir_group, "socket-dir-group")) {
+    if (chown(cfg.socket_dir.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+      throw std::runtime_error("socket-dir-group: cannot give " + cfg.socket_dir + " to group " +
+                               cfg.socket_dir_group + ": " + strerror(errno));
+    }
+  }
+  if (!cfg.socket_dir_mode.empty()) {
+    const unsigned mode = rtvs::parseFileMode(cfg.socket_dir_mode, "socket-dir-mode");
+    if (chmod(cfg.socket_dir.c_str(), mode) != 0) {
+      throw std::runtime_error("socket-dir-mode: cannot chmod " + cfg.socket_dir + ": " +
+                               strerror(errno));
+    }
+  }
+}
+
 // Scrapes arrive on the metrics server's thread, but the switch's state belongs to the control
 // thread: the scrape asks, the control loop renders between two rounds, the scrape waits.
 class MetricsHandoff {
@@ -116,7 +138,7 @@ class MetricsHandoff {
 
 int runDaemon(const rtvs::Config& cfg) {
   rtvs::pinToHousekeeping(cfg);
-  makeDir(cfg.socket_dir);
+  prepareSocketDir(cfg);
   makeDir(std::filesystem::path(cfg.control_socket).parent_path().string());
 
   const std::vector<std::string> args = rtvs::ealArgs(cfg, "rtvswitch");
@@ -137,6 +159,8 @@ int runDaemon(const rtvs::Config& cfg) {
     if (cfg.mlockall && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
       spdlog::warn("mlockall failed: {}; memory may be paged out", strerror(errno));
     }
+    std::unique_ptr<rtvs::StateFile> state;
+    size_t n_ports = 0;
     std::unique_ptr<rtvs::Switch> sw;
     std::unique_ptr<rtvs::RpcServer> server;
     std::unique_ptr<rtvs::MetricsServer> metrics;
@@ -155,7 +179,23 @@ int runDaemon(const rtvs::Config& cfg) {
       sw->registerMethods(dispatcher);
       rtvs::registerControlMethods(dispatcher, sw->config());
       server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher, policy);
-      for (const auto& spec : cfg.ports) sw->addPort(spec);
+      std::vector<rtvs::SavedPort> saved;
+      if (!cfg.state_file.empty()) {
+        state = std::make_unique<rtvs::StateFile>(cfg.state_file);
+        saved = state->load();
+        sw->setStateFile(state.get());
+      }
+      std::vector<rtvs::SavedPort> from_config;
+      for (const auto& spec : cfg.ports) {
+        from_config.push_back({spec.name, rtvs::toOptions(spec), {}, true});
+      }
+      const rtvs::StartPlan plan = rtvs::planStartPorts(from_config, saved);
+      for (const std::string& note : plan.notes) spdlog::warn("{}", note);
+      n_ports = sw->restorePorts(plan.ports);
+      if (state) {
+        spdlog::info("state file {}: {} saved port(s), {} port(s) created", cfg.state_file,
+                     saved.size(), n_ports);
+      }
       sw->startPmds();
       if (!cfg.metrics_listen.empty()) {
         metrics = std::make_unique<rtvs::MetricsServer>(cfg.metrics_listen,
@@ -168,7 +208,7 @@ int runDaemon(const rtvs::Config& cfg) {
     }
     if (rc == 0) {
       spdlog::info("rtvswitch {} ready: {} PMD(s), {} port(s), control socket {}", RTVS_VERSION,
-                   sw->pmdCount(), cfg.ports.size(), cfg.control_socket);
+                   sw->pmdCount(), n_ports, cfg.control_socket);
       notify("READY=1");
       while (!g_stop.load()) {
         server->poll(5);

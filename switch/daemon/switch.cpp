@@ -7,8 +7,11 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -38,6 +41,19 @@ std::string isoTime(double t) {
   char out[64];
   snprintf(out, sizeof out, "%s.%06dZ", buf, static_cast<int>((t - secs) * 1e6));
   return out;
+}
+
+// True when nobody accepts connections on the socket at `path` (ECONNREFUSED).
+bool staleSocket(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool refused =
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == ECONNREFUSED;
+  close(fd);
+  return refused;
 }
 
 int lscCallback(uint16_t port_id, rte_eth_event_type, void* arg, void*) {
@@ -258,7 +274,19 @@ ConfinedSocket Switch::checkPortPolicy(const PortSpec& spec) const {
   }
 }
 
-nlohmann::json Switch::addPort(const PortSpec& spec) {
+void Switch::fillDpPort(DpPort& dp, const PortSpec& spec) const {
+  dp.n_queues = spec.queues;
+  dp.max_frame = spec.mtu + kL2Overhead;
+  dp.latency_budget_ticks = static_cast<uint32_t>(
+      std::min<uint64_t>(UINT32_MAX, spec.latency_budget_us * tsc_hz_ / 1000000));
+  dp.name = spec.name;
+  dp.txq_shared = pmds_.size() > spec.queues;
+  dp.gate_on_link = spec.type != PortType::kDpdk;
+  for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
+}
+
+nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
+                               const ExternalIds& external_ids, bool from_config) {
   if (ports_.count(spec.name)) {
     throw RpcError(rpc_code::kExists, "port \"" + spec.name + "\" exists");
   }
@@ -273,7 +301,15 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
       }
     }
     if (spec.type == PortType::kVhostUser && sock.exists) {
-      throw RpcError(rpc_code::kExists, "path " + spec.path + ": socket path exists");
+      // A socket left behind by a switch that was killed: nobody listens on it any more.
+      struct stat st{};
+      if (lstat(sock.fd_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+          !staleSocket(sock.fd_path)) {
+        throw RpcError(rpc_code::kExists, "path " + spec.path + ": socket path exists");
+      }
+      spdlog::info("port {}: removing stale socket {} (nobody listens on it)", spec.name,
+                   spec.path);
+      unlink(sock.fd_path.c_str());
     }
   }
   uint16_t index = kMaxPorts;
@@ -380,20 +416,19 @@ nlohmann::json Switch::addPort(const PortSpec& spec) {
 
   auto rec = std::make_unique<PortRec>();
   rec->spec = spec;
+  rec->options = options.empty() ? toOptions(spec) : options;
+  rec->external_ids = external_ids;
+  rec->from_config = from_config;
   rec->device = device;
   rec->sock = std::move(sock);
+  rec->txq_locks = std::make_unique<rte_spinlock_t[]>(kMaxPortQueues);
+  for (unsigned q = 0; q < kMaxPortQueues; ++q) rte_spinlock_init(&rec->txq_locks[q]);
   rec->dp = std::make_unique<DpPort>();
   DpPort& dp = *rec->dp;
   dp.index = index;
   dp.port_id = port_id;
-  dp.n_queues = spec.queues;
-  dp.max_frame = spec.mtu + kL2Overhead;
-  dp.latency_budget_ticks = static_cast<uint32_t>(
-      std::min<uint64_t>(UINT32_MAX, spec.latency_budget_us * tsc_hz_ / 1000000));
-  dp.name = spec.name;
-  dp.txq_shared = pmds_.size() > spec.queues;
-  dp.gate_on_link = vhost;
-  for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
+  dp.txq_lock = rec->txq_locks.get();
+  fillDpPort(dp, spec);
 
   // Each rx queue goes to the PMD that polls the fewest queues now.
   for (const RxqSlot& slot : planAdd(currentPlan(), index, spec.queues, pmdCount())) {

@@ -12,18 +12,19 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "switch/core/config.h"
 #include "switch/core/histogram.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
+#include "switch/core/port_state.h"
 #include "switch/core/rxq_plan.h"
 #include "switch/core/socket_policy.h"
+#include "switch/daemon/state_file.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
 
@@ -50,13 +51,23 @@ class Switch {
   void stopPmds();
 
   // Control operations. Throw RpcError (code + one-line message); on error nothing changed.
-  nlohmann::json addPort(const PortSpec& spec);
+  // `options` are the options as given (saved in the state file); empty: toOptions(spec).
+  nlohmann::json addPort(const PortSpec& spec, const PortOptions& options = {},
+                         const ExternalIds& external_ids = {}, bool from_config = false);
   void delPort(const std::string& name);
   void delAllPorts();
   // Replaces a port's VLAN and port-security settings while it runs (every PortPolicy field can
   // change this way): republishes the PMDs' snapshot; a changed VLAN membership flushes the
   // port's learned MACs. The spec's policy is updated too.
   void setPortPolicy(const std::string& name, const PortPolicy& policy);
+
+  // Durable state (port_api.cpp). With a state file every port.add/del/set is saved before it
+  // is answered; without one (--no-state) run-time changes last until exit.
+  void setStateFile(StateFile* file) { state_file_ = file; }
+  // Creates the ports of `plan` in order (the start-up ports: config file and saved ones). A port
+  // that cannot be created is logged and kept in the state as it was saved ("unrestored"), never
+  // dropped; the others start. Then saves the state. Returns the number of ports created.
+  size_t restorePorts(const std::vector<SavedPort>& plan);
 
   // One round of housekeeping: link events, learn events, aging, budget alarms.
   void poll();
@@ -76,6 +87,10 @@ class Switch {
  private:
   struct PortRec {
     PortSpec spec;
+    PortOptions options;  // as given, port.set changes merged in (what the state file keeps)
+    ExternalIds external_ids;
+    bool from_config = false;
+    std::unique_ptr<rte_spinlock_t[]> txq_locks;  // shared by every DpPort version of the port
     std::unique_ptr<DpPort> dp;
     rte_device* device = nullptr;
     ConfinedSocket sock;  // vhost ports: the socket's directory, held until the port is gone
@@ -92,10 +107,23 @@ class Switch {
 
   static constexpr unsigned kMoving = ~0u;  // rxq_pmd of a queue between two PMDs
 
+  struct Unrestored {
+    SavedPort saved;
+    std::string error;
+  };
+
   PortRec& findPort(const std::string& name);
   // Issue 15: the vhost socket path confined to the socket directories, or the dpdk devargs
   // checked against dpdk-allow. Throws RpcError; returns the confined socket (vhost ports).
   ConfinedSocket checkPortPolicy(const PortSpec& spec) const;
+  void fillDpPort(DpPort& dp, const PortSpec& spec) const;
+  // Applies a new spec of settable options to a running port (new DpPort, published; the old
+  // one freed after the grace period). Throws RpcError, nothing changed.
+  void applySpec(PortRec& p, const PortSpec& spec);
+  std::vector<SavedPort> savedPorts() const;
+  // Writes the state file (if any). Throws RpcError kFailed.
+  void saveState();
+  void registerPortMethods(RpcDispatcher& d);
   std::vector<RxqSlot> currentPlan() const;
   void rebalance();
   void publish();
@@ -136,6 +164,8 @@ class Switch {
   uint64_t generation_ = 0;
   uint64_t vdev_counter_ = 0;
   std::vector<DevargsRule> dpdk_rules_;  // cfg_.dpdk_allow, parsed
+  StateFile* state_file_ = nullptr;
+  std::map<std::string, Unrestored> unrestored_;  // saved ports that could not be recreated
 
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "switch/core/port_params.h"
 #include "switch/daemon/switch.h"
 
 namespace rtvs {
@@ -65,7 +64,8 @@ json Switch::portSummary(const PortRec& p) const {
           {"mtu", p.spec.mtu},
           {"rx_packets", t.rx_packets},
           {"tx_packets", t.tx_packets},
-          {"drops", t.dropSum()}};
+          {"drops", t.dropSum()},
+          {"external_ids", json(p.external_ids)}};
 }
 
 json Switch::portStats(const PortRec& p) const {
@@ -189,39 +189,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
     }
     return json{{"commands", cmds}};
   });
-  d.add("port.add", "name options{type,path,devargs,queues,mtu,latency-budget-us,tag,trunks,vlan-mode,"
-        "allowed-macs,mac-limit,storm-broadcast-pps,storm-multicast-pps,storm-unknown-unicast-pps}",
-        "add a port at run time", [this](const json& params) {
-          const std::string name = optString(params, "name");
-          const PortOptions opts = portOptionsFromParams(params);
-          PortSpec spec;
-          try {
-            validatePortName(name);
-            spec = parsePortSpec(name, opts, cfg_.socket_dir);
-          } catch (const ConfigError& e) {
-            throw RpcError(rpc_code::kInvalidParams, e.what());
-          }
-          return addPort(spec);
-        });
-  d.add("port.del", "name", "remove a port", [this](const json& params) {
-    const std::string name = optString(params, "name");
-    if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
-    delPort(name);
-    return json{{"name", name}};
-  });
-  d.add("port.list", "", "all ports with state and packet counts", [this](const json&) {
-    json a = json::array();
-    std::vector<PortRec*> v;
-    for (auto& [n, p] : ports_) v.push_back(p.get());
-    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->dp->index < b->dp->index; });
-    for (PortRec* p : v) a.push_back(portSummary(*p));
-    return json{{"ports", a}};
-  });
-  d.add("port.show", "name", "one port in detail", [this](const json& params) {
-    const std::string name = optString(params, "name");
-    if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
-    return portObject(findPort(name));
-  });
+  registerPortMethods(d);
   d.add("fdb.show", "[port] [vlan]", "the learned MAC table (per VLAN)", [this](const json& params) {
     const std::string only = optString(params, "port");
     int only_index = -1;

@@ -42,7 +42,12 @@ std::string Switch::renderMetrics() const {
   auto residence = family("rtvswitch_port_residence_time_seconds",
                           "Time from the rx burst to handing the frame to the egress port, by "
                           "port and direction.", MetricType::kHistogram);
+  auto info = family("rtvswitch_port_info",
+                     "Always 1: the port's external ids as labels (iface-id as iface_id), to join "
+                     "its metrics to a VM or pod.",
+                     MetricType::kGauge);
   for (const auto& [name, p] : ports_) {
+    info.samples.push_back({portInfoLabels(name, p->external_ids), 1.0});
     const PortTotals t = current(*p);
     const MetricLabels l = {{"port", name}};
     rx_p.samples.push_back({l, static_cast<double>(t.rx_packets)});
@@ -102,7 +107,7 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
 
-  return renderPrometheus({rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
+  return renderPrometheus({info, rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
                            residence, busy, idle, iter, gap, stall, fdb, fdb_failed, mbufs});
 }
 

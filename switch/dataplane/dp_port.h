@@ -32,16 +32,13 @@ struct DpPort {
   // The port has learned its mac-limit MACs: frames from other sources drop (dataplane: ro,
   // ctlplane: wo).
   std::atomic<bool> at_mac_limit{false};
-  rte_spinlock_t txq_lock[kMaxPortQueues];
+  // kMaxPortQueues locks, owned by the control thread's port record: a port whose settings change
+  // at run time gets a new DpPort, and both versions must take the same locks while PMDs move
+  // from the old snapshot to the new one.
+  rte_spinlock_t* txq_lock = nullptr;
   std::string name;
 
-  bool canSend() const noexcept {
-    return !gate_on_link || link_up.load(std::memory_order_relaxed);
-  }
-
-  DpPort() {
-    for (auto& l : txq_lock) rte_spinlock_init(&l);
-  }
+  bool canSend() const noexcept { return !gate_on_link || link_up.load(std::memory_order_relaxed); }
 };
 
 }  // namespace rtvs

@@ -10,10 +10,16 @@ run-time ports and no restart):
    guests run: they keep their NICs (no reboot) and a's pings resume. The time from the restart
    to the first ping reply through the new switch is printed; the target is 2 s, but this
    machine is noisy (TCG guests, shared cores), so only a generous 15 s bound is asserted.
+4. run-time ports survive a crash: the switch is replaced by one with no ports in its
+   configuration and a state file, both ports are added with `vswitchctl port add`, then it is
+   SIGKILLed and started with the same command: both ports come back from the state file by
+   themselves and a's pings resume. The restart-to-first-reply time is printed beside phase 3's
+   (config-file ports) from the same run.
 
 Guest a runs `ping-stream` (one ping every 0.1 s, each reply printed on its console as it
 comes), so the host sees when traffic stops and comes back."""
 
+import os
 import sys
 import time
 
@@ -88,6 +94,20 @@ def phase_switch_restart(a, b, sw):
             "phase_s": round(time.monotonic() - t0, 1)}
 
 
+def phase_runtime_ports_restart(a, b, sw, state_file):
+    t0 = time.monotonic()
+    sw.use_runtime_ports(state_file)
+    a.wait_event("REPLY", timeout=RESUME_TIMEOUT_S, after=t0)
+    result = phase_switch_restart(a, b, sw)
+    e2e.check(port_names(sw) == ["a", "b"], f"after the restart: ports {port_names(sw)}")
+    ids = {p["name"]: p["external_ids"] for p in sw.rpc("port.list")["ports"]}
+    e2e.check(ids == {"a": {"iface-id": "a"}, "b": {"iface-id": "b"}},
+              f"external ids after the restart: {ids}")
+    e2e.check("2 port(s) created" in sw.log(), "the ports did not come from the state file")
+    result["phase_s"] = round(time.monotonic() - t0, 1)
+    return result
+
+
 def run():
     args = e2e.parse_args(__doc__)
     if args.switch != "rtvswitch":
@@ -108,9 +128,15 @@ def run():
         print(f"guest reboot: {reboot}")
         restart = phase_switch_restart(a, b, sw)
         print(f"switch restart: {restart}")
+        runtime = phase_runtime_ports_restart(a, b, sw, os.path.join(guests.workdir,
+                                                                     "ports.json"))
+        print(f"switch restart with run-time ports (state file): {runtime}; restart to first "
+              f"reply {runtime['restart_to_first_reply_s']} s vs "
+              f"{restart['restart_to_first_reply_s']} s with config-file ports")
         e2e.report(args, {"test": "recovery", "switch": sw.kind, "accel": a.accel,
                           "boot_to_first_reply_s": boot_s, "port_del_add": del_add,
                           "guest_reboot": reboot, "switch_restart": restart,
+                          "switch_restart_runtime_ports": runtime,
                           "total_s": round(time.monotonic() - t_start, 1)})
 
 

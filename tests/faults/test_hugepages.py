@@ -22,7 +22,7 @@ MAX_PORTS = 60
 def daemon_argv(g, prefix, *extra):
     return [rs.daemon_binary(), "--pmd-cores", "1", "--housekeeping-cores", "0",
             "--control-socket", os.path.join(g.tmpdir, "ctl"), "--socket-dir", g.tmpdir,
-            "--file-prefix", prefix, "--no-mlockall", *extra]
+            "--file-prefix", prefix, "--no-mlockall", "--no-state", *extra]
 
 
 class HugepagesExhausted(unittest.TestCase):

@@ -1,9 +1,8 @@
 // libFuzzer target: one control-socket line through RpcDispatcher::handleLine, with methods
-// registered as the daemon registers them (same names, same parameter parsing, same errors,
-// the default dpdk-allow list), over an in-memory port table. Every reply must be one line of
-// valid JSON-RPC 2.0. Lines alternate between an admin and a read peer (with the daemon's
-// role and rate checks): a read peer's line must never change the port table.
+// registered as the daemon registers them (same names, same parameter parsing, same errors),
+// over an in-memory port table. Every reply must be one line of valid JSON-RPC 2.0.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "switch/core/jsonrpc.h"
 #include "switch/core/port_params.h"
 #include "switch/core/port_spec.h"
+#include "switch/core/port_state.h"
 
 namespace {
 
@@ -33,21 +33,77 @@ std::string optString(const json& params, const char* key) {
   return it->get<std::string>();
 }
 
+bool optBool(const json& params, const char* key) {
+  if (!params.is_object() || !params.contains(key)) return false;
+  if (!params.at(key).is_boolean()) {
+    throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, std::string(key) + ": must be a boolean");
+  }
+  return params.at(key).get<bool>();
+}
+
+// params["external_ids"] as the daemon reads it (switch/daemon/port_api.cpp).
+rtvs::ExternalIdChanges idParams(const json& params, bool nullable) {
+  rtvs::ExternalIdChanges out;
+  if (!params.is_object() || !params.contains("external_ids")) return out;
+  const json& o = params.at("external_ids");
+  if (!o.is_object()) throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, "external_ids");
+  for (const auto& [k, v] : o.items()) {
+    if (v.is_string()) {
+      out.emplace_back(k, v.get<std::string>());
+    } else if (nullable && v.is_null()) {
+      out.emplace_back(k, std::nullopt);
+    } else {
+      throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, "external_ids." + k);
+    }
+  }
+  return out;
+}
+
+struct FakePort {
+  rtvs::PortSpec spec;
+  rtvs::PortOptions options;
+  rtvs::ExternalIds ids;
+  bool operator==(const FakePort&) const = default;
+};
+
 struct FakeSwitch {
-  std::map<std::string, rtvs::PortSpec> ports;
+  std::map<std::string, FakePort> ports;
   std::vector<rtvs::DevargsRule> rules = rtvs::parseDevargsRules(rtvs::defaultDpdkAllow());
 
-  json portObject(const rtvs::PortSpec& p) const {
-    return {{"name", p.name},  {"type", rtvs::portTypeName(p.type)}, {"path", p.path},
-            {"queues", p.queues}, {"mtu", p.mtu}, {"devargs", p.devargs}};
+  json portObject(const FakePort& fp) const {
+    const rtvs::PortSpec& p = fp.spec;
+    return {{"name", p.name},
+            {"type", rtvs::portTypeName(p.type)},
+            {"path", p.path},
+            {"queues", p.queues},
+            {"mtu", p.mtu},
+            {"devargs", p.devargs},
+            {"external_ids", json(fp.ids)}};
   }
 
-  const rtvs::PortSpec& find(const std::string& name) const {
+  FakePort& find(const std::string& name) {
     auto it = ports.find(name);
     if (it == ports.end()) {
       throw rtvs::RpcError(rtvs::rpc_code::kNotFound, "no port named \"" + name + "\"");
     }
     return it->second;
+  }
+
+  // What the daemon saves: every port must survive a round trip through the state file.
+  void checkState() const {
+    std::vector<rtvs::SavedPort> saved;
+    for (const auto& [n, p] : ports) saved.push_back({n, p.options, p.ids, false});
+    const std::vector<rtvs::SavedPort> back = rtvs::parsePortState(rtvs::serializePortState(saved));
+    if (back.size() != saved.size()) std::abort();
+    for (size_t i = 0; i < back.size(); ++i) {
+      if (back[i].name != saved[i].name || back[i].external_ids != saved[i].external_ids) {
+        std::abort();
+      }
+      if (rtvs::parsePortSpec(back[i].name, back[i].options, "/tmp") !=
+          ports.at(back[i].name).spec) {
+        std::abort();
+      }
+    }
   }
 
   void registerMethods(rtvs::RpcDispatcher& d) {
@@ -57,35 +113,75 @@ struct FakeSwitch {
       for (const auto& m : d.methods()) cmds.push_back({{"method", m.method}, {"role", m.role}});
       return json{{"commands", cmds}};
     });
-    d.add("port.add", "name options", "add a port", [this](const json& params) {
+    d.add(
+        "port.add", "name options external_ids may_exist", "add a port",
+        [this](const json& params) {
+          const std::string name = optString(params, "name");
+          const rtvs::PortOptions opts = rtvs::portOptionsFromParams(params);
+          const bool may_exist = optBool(params, "may_exist");
+          FakePort fp;
+          try {
+            rtvs::validatePortName(name);
+            fp.spec = rtvs::parsePortSpec(name, opts, "/tmp");
+            fp.ids = rtvs::applyExternalIdChanges({}, idParams(params, false));
+          } catch (const rtvs::ConfigError& e) {
+            throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, e.what());
+          }
+          fp.options = opts;
+          if (auto it = ports.find(name); it != ports.end()) {
+            if (!may_exist) throw rtvs::RpcError(rtvs::rpc_code::kExists, "exists");
+            if (!rtvs::portDifferences(it->second.spec, it->second.ids, fp.spec, fp.ids).empty()) {
+              throw rtvs::RpcError(rtvs::rpc_code::kExists, "different spec");
+            }
+            return portObject(it->second);
+          }
+          if (ports.size() >= 64) throw rtvs::RpcError(rtvs::rpc_code::kFailed, "64 ports");
+          ports.emplace(name, fp);
+          checkState();
+          return portObject(fp);
+        });
+    d.add("port.del", "name if_exists", "remove a port", [this](const json& params) {
       const std::string name = optString(params, "name");
-      const rtvs::PortOptions opts = rtvs::portOptionsFromParams(params);
-      rtvs::PortSpec spec;
+      if (optBool(params, "if_exists") && !ports.count(name)) {
+        return json{{"name", name}, {"deleted", false}};
+      }
+      find(name);
+      ports.erase(name);
+      return json{{"name", name}, {"deleted", true}};
+    });
+    d.add("port.set", "name options external_ids", "change a port", [this](const json& params) {
+      FakePort& p = find(optString(params, "name"));
+      const rtvs::PortOptions changes = rtvs::portOptionsFromParams(params);
       try {
-        rtvs::validatePortName(name);
-        spec = rtvs::parsePortSpec(name, opts, "/tmp");
-        if (spec.type == rtvs::PortType::kDpdk) checkDevargsAllowed(spec.devargs, rules);
+        const rtvs::PortSetPlan plan = rtvs::planPortSet(p.spec, p.options, changes, "/tmp");
+        const rtvs::ExternalIds ids = rtvs::applyExternalIdChanges(p.ids, idParams(params, true));
+        for (const std::string& k : plan.changed) {
+          if (!rtvs::portOptionSettable(k)) std::abort();
+        }
+        p.spec = plan.spec;
+        p.options = plan.options;
+        p.ids = ids;
       } catch (const rtvs::ConfigError& e) {
         throw rtvs::RpcError(rtvs::rpc_code::kInvalidParams, e.what());
       }
-      if (ports.size() >= 64) throw rtvs::RpcError(rtvs::rpc_code::kFailed, "64 ports");
-      if (!ports.emplace(name, spec).second) {
-        throw rtvs::RpcError(rtvs::rpc_code::kExists, "port \"" + name + "\" exists");
-      }
-      return portObject(spec);
-    });
-    d.add("port.del", "name", "remove a port", [this](const json& params) {
-      const std::string name = optString(params, "name");
-      find(name);
-      ports.erase(name);
-      return json{{"name", name}};
+      checkState();
+      return portObject(p);
     });
     d.add("port.show", "name", "one port", [this](const json& params) {
       return portObject(find(optString(params, "name")));
     });
-    d.add("port.list", "", "all ports", [this](const json&) {
+    d.add("port.list", "external_ids", "all ports", [this](const json& params) {
+      rtvs::ExternalIds filter;
+      for (auto& [k, v] : idParams(params, false)) filter[k] = *v;
       json a = json::array();
-      for (const auto& [n, p] : ports) a.push_back(portObject(p));
+      for (const auto& entry : ports) {
+        const FakePort& p = entry.second;
+        const bool match = std::all_of(filter.begin(), filter.end(), [&](const auto& kv) {
+          auto it = p.ids.find(kv.first);
+          return it != p.ids.end() && it->second == kv.second;
+        });
+        if (match) a.push_back(portObject(p));
+      }
       return json{{"ports", a}};
     });
     d.add("stats.show", "[port]", "counters", [this](const json& params) {
@@ -132,7 +228,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (line % 2 == 0) {
       checkReply(d.handleLine(in.substr(0, nl), admin));
     } else {
-      const std::map<std::string, rtvs::PortSpec> before = sw.ports;
+      const std::map<std::string, FakePort> before = sw.ports;
       checkReply(d.handleLine(in.substr(0, nl), reader));
       if (sw.ports != before) std::abort();
     }

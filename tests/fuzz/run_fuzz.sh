@@ -16,7 +16,7 @@ root=$(cd "$here/../.." && pwd)
 core=$root/switch/core
 case "$target" in
   rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp"
-                "$core/authz.cpp" "$core/devargs_policy.cpp") ;;
+                "$core/authz.cpp" "$core/devargs_policy.cpp" "$core/port_state.cpp") ;;
   config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
 esac

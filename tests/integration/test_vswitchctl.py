@@ -16,7 +16,7 @@ from itlib import dp, learn, mac, rs, wait_until
 A, B = 0, 1
 MA, MB = mac(0x0A), mac(0x0B)
 BUDGET_US = 1000000  # on port b: nothing on this host takes a second, so over_budget stays 0
-METHODS = ["version", "list-commands", "port.add", "port.del", "port.list", "port.show",
+METHODS = ["version", "list-commands", "port.add", "port.del", "port.set", "port.list", "port.show",
            "fdb.show", "fdb.flush", "pmd.show", "pmd.perf", "stats.show", "stats.clear",
            "latency.show", "latency.clear", "control.show"]
 
@@ -138,7 +138,8 @@ class Vswitchctl(unittest.TestCase):
         for i, name in enumerate(("a", "b")):
             r = row_of(out, name)
             self.assertEqual(r[1:6], [str(i), "vhostuser", "up", "1", "1500"])
-            self.assertEqual(r[-1], os.path.join(self.sw.socket_dir, name))
+            self.assertEqual(r[-2:], [os.path.join(self.sw.socket_dir, name), "-"])
+        self.assertEqual(rows(out)[0][-2:], ["PATH/DEVARGS", "EXTERNAL-IDS"])
         self.assertEqual(len(rows(out)), 3, out)
         j = self.ctl_json("port", "list")
         self.assertEqual([p["name"] for p in j["ports"]], ["a", "b"])
@@ -365,7 +366,7 @@ class Vswitchctl(unittest.TestCase):
         try:
             self.assertEqual((j["name"], j["queues"], j["mtu"]), ("c", 1, 1500))
         finally:
-            self.assertEqual(self.ctl_json("port", "del", "c"), {"name": "c"})
+            self.assertEqual(self.ctl_json("port", "del", "c"), {"name": "c", "deleted": True})
         self.assertEqual(self.port_names(), before)
         # Traffic still flows.
         self.guest.clear()

@@ -10,11 +10,13 @@ ProcessGroup, stopped by PID and cleaned up with the group)::
         sw.ctl("port", "list", "--json")          # runs vswitchctl against this daemon
 
 ``Daemon(group, ports=(), args=(), pmd_cores="1", housekeeping="0", memory_mb=256, mbufs=8192,
-socket_dirs=())``
-    Starts ``rtvswitch`` with a control socket and a vhost socket directory in the group's
-    temporary directory and waits until the control socket answers. ``ports`` are ``--port``
-    values ("NAME key=value ..."). vhost-user socket paths must lie in the socket directory or
-    in one of ``socket_dirs`` (``--allowed-socket-dir``; the daemon refuses others).
+socket_dirs=(), state_file=None, control=None, socket_dir=None)``
+    Starts ``rtvswitch`` with a control socket and a vhost socket directory (by default in the
+    group's temporary directory) and waits until the control socket answers. ``ports`` are
+    ``--port`` values ("NAME key=value ..."). vhost-user socket paths must lie in the socket
+    directory or in one of ``socket_dirs`` (``--allowed-socket-dir``; the daemon refuses others).
+    Without ``state_file`` the daemon keeps no state (``--no-state``); with it, run-time ports are
+    saved there and come back at ``restart()``.
     ``rpc(method, params=None)`` -> result; raises ``RpcError`` (with ``.code``) on an error reply.
     ``ctl(*args, check=True)`` -> ``subprocess.CompletedProcess`` of vswitchctl.
     ``stop(grace=10)`` (SIGTERM, returns the exit code), ``kill()`` (SIGKILL), ``restart()``
@@ -90,10 +92,11 @@ def call(sock_path, method, params=None, timeout=30.0, req_id=1):
 
 class Daemon:
     def __init__(self, group, ports=(), args=(), pmd_cores="1", housekeeping="0",
-                 memory_mb=256, ready_timeout=60, mbufs=8192, socket_dirs=()):
+                 memory_mb=256, ready_timeout=60, mbufs=8192, socket_dirs=(), state_file=None,
+                 control=None, socket_dir=None):
         self.group = group
-        self.control = os.path.join(group.tmpdir, "rtvswitch.ctl")
-        self.socket_dir = group.tmpdir
+        self.control = control or os.path.join(group.tmpdir, "rtvswitch.ctl")
+        self.socket_dir = socket_dir or group.tmpdir
         self.prefix = group.prefix("sw")
         self.argv = [daemon_binary(), "--pmd-cores", pmd_cores, "--housekeeping-cores",
                      housekeeping, "--control-socket", self.control, "--socket-dir",
@@ -101,6 +104,8 @@ class Daemon:
                      str(memory_mb), "--mbufs", str(mbufs), "--no-mlockall"]
         for d in socket_dirs:
             self.argv += ["--allowed-socket-dir", d]
+        self.state_file = state_file
+        self.argv += ["--state-file", state_file] if state_file else ["--no-state"]
         for p in ports:
             self.argv += ["--port", p]
         self.argv += list(args)

@@ -294,6 +294,21 @@ class RtvswitchSwitch(SwitchUnderTest):
         except RuntimeError as e:
             raise SwitchError(str(e)) from None
 
+    def use_runtime_ports(self, state_file, external_ids=True):
+        """Replaces the daemon by one with no ports on its command line and `state_file` as its
+        state file, then adds the same ports at run time with vswitchctl (as an orchestrator
+        does), each with external id iface-id=NAME."""
+        old = self.daemon
+        old.kill()
+        dp.cleanup_prefix(old.prefix)
+        try:
+            self.daemon = rs.Daemon(self._group, args=self.extra, state_file=state_file)
+        except RuntimeError as e:
+            raise SwitchError(str(e)) from None
+        for name, path in self.ports.items():
+            ids = [f"external-ids:iface-id={name}"] if external_ids else []
+            self.ctl("port", "add", name, "type=vhostuserclient", f"path={path}", *ids)
+
     def rpc(self, method, params=None, timeout=30.0):
         """One JSON-RPC request (docs/api.md); returns the result or raises SwitchError."""
         try:

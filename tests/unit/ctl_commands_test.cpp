@@ -54,8 +54,25 @@ TEST(CtlArgs, EveryVerbMapsToItsMethod) {
          {"options", {{"type", "vhostuserclient"}, {"path", "/run/vm1.sock"}, {"queues", "2"}}}}}});
   expectCalls({"port", "add", "vm2"}, "port add",
               {{"port.add", {{"name", "vm2"}, {"options", json::object()}}}});
+  expectCalls({"port", "add", "--may-exist", "vm1", "mtu=9000", "external-ids:iface-id=X",
+               "external-ids:vm-uuid="},
+              "port add",
+              {{"port.add",
+                {{"name", "vm1"},
+                 {"may_exist", true},
+                 {"options", {{"mtu", "9000"}}},
+                 {"external_ids", {{"iface-id", "X"}, {"vm-uuid", ""}}}}}});
   expectCalls({"port", "del", "vm1"}, "port del", {{"port.del", {{"name", "vm1"}}}});
+  expectCalls({"port", "del", "--if-exists", "vm1"}, "port del",
+              {{"port.del", {{"name", "vm1"}, {"if_exists", true}}}});
+  expectCalls({"port", "set", "vm1", "mtu=9000", "external-ids:a=1", "external-ids:b="}, "port set",
+              {{"port.set",
+                {{"name", "vm1"},
+                 {"options", {{"mtu", "9000"}}},
+                 {"external_ids", {{"a", "1"}, {"b", nullptr}}}}}});
   expectCalls({"port", "list"}, "port list", {{"port.list", nullptr}});
+  expectCalls({"port", "list", "--external-id", "iface-id=X", "--external-id", "k=a=b"},
+              "port list", {{"port.list", {{"external_ids", {{"iface-id", "X"}, {"k", "a=b"}}}}}});
   expectCalls({"port", "show", "vm1"}, "port show", {{"port.show", {{"name", "vm1"}}}});
   expectCalls({"fdb", "show"}, "fdb show", {{"fdb.show", nullptr}});
   expectCalls({"fdb", "show", "vm1"}, "fdb show", {{"fdb.show", {{"port", "vm1"}}}});
@@ -115,10 +132,17 @@ TEST(CtlArgs, UsageErrors) {
   expectUsage({}, "a command is needed: " + verbs);
   expectUsage({"--json"}, "a command is needed: " + verbs);
   expectUsage({"bogus"}, "unknown command 'bogus' (commands: " + verbs + ")");
-  expectUsage({"port"}, "'port' needs a command: add, del, list, show");
+  expectUsage({"port"}, "'port' needs a command: add, del, set, list, show");
   expectUsage({"port", "rename"},
-              "unknown command 'port rename' (commands of 'port': add, del, "
+              "unknown command 'port rename' (commands of 'port': add, del, set, "
               "list, show)");
+  expectUsage({"port", "set", "vm1"}, "OPTIONS is required");
+  expectUsage({"port", "set", "vm1", "external-ids:=1"},
+              "'external-ids:': missing key after external-ids:");
+  expectUsage({"port", "add", "vm1", "external-ids:a=1", "external-ids:a=2"},
+              "external id 'a' given twice");
+  expectUsage({"port", "list", "--external-id", "nokey"},
+              "--external-id: expected KEY=VALUE, got 'nokey'");
   expectUsage({"fdb"}, "'fdb' needs a command: show, flush");
   expectUsage({"pmd", "stop"}, "unknown command 'pmd stop' (commands of 'pmd': show, perf)");
   expectUsage({"latency"}, "'latency' needs a command: show, clear");
@@ -173,18 +197,23 @@ TEST(CtlFormat, PortList) {
   json r = json::parse(R"({"ports": [
     {"name": "vm1", "index": 0, "type": "vhostuserclient", "state": "up",
      "path": "/run/rtvswitch/vm1.sock", "devargs": "", "queues": 1, "mtu": 1500,
-     "rx_packets": 1000, "tx_packets": 990, "drops": 10},
+     "rx_packets": 1000, "tx_packets": 990, "drops": 10,
+     "external_ids": {"iface-id": "A", "vm-uuid": "B"}},
     {"name": "uplink0", "index": 1, "type": "dpdk", "state": "down", "path": "",
      "devargs": "0000:01:00.0", "queues": 2, "mtu": 9000, "rx_packets": 5, "tx_packets": 123456,
-     "drops": 0}]})");
+     "drops": 0, "external_ids": {}}], "unrestored": []})");
   EXPECT_EQ(formatResult("port list", r),
             "NAME     INDEX  TYPE             STATE  QUEUES   MTU  RX-PKTS  TX-PKTS  DROPS  "
-            "PATH/DEVARGS\n"
+            "PATH/DEVARGS             EXTERNAL-IDS\n"
             "vm1          0  vhostuserclient  up          1  1500     1000      990     10  "
-            "/run/rtvswitch/vm1.sock\n"
+            "/run/rtvswitch/vm1.sock  iface-id=A,vm-uuid=B\n"
             "uplink0      1  dpdk             down        2  9000        5   123456      0  "
-            "0000:01:00.0\n");
+            "0000:01:00.0             -\n");
   EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": []})")), "no ports\n");
+  EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": [],
+      "unrestored": [{"name": "gone", "error": "path: directory \"/x\" does not exist"}]})")),
+            "no ports\n\nsaved ports that could not be recreated (port del NAME forgets one):\n"
+            "  gone: path: directory \"/x\" does not exist\n");
 }
 
 TEST(CtlFormat, PortShow) {
@@ -192,7 +221,7 @@ TEST(CtlFormat, PortShow) {
      "path": "/run/rtvswitch/vm1.sock", "devargs": "", "queues": 1, "mtu": 1500,
      "rx_packets": 1000, "tx_packets": 990, "drops": 11,
      "options": {"type": "vhostuserclient", "path": "/run/rtvswitch/vm1.sock", "queues": "1"},
-     "reconnects": 1, "rxqs": [{"queue": 0, "pmd": 0, "core": 1}]})");
+     "reconnects": 1, "external_ids": {"vm-uuid": "V", "iface-id": "U1"}, "rxqs": [{"queue": 0, "pmd": 0, "core": 1}]})");
   p["stats"] = kPortStats;
   const std::string expected =
       "name          : vm1\n"
@@ -204,6 +233,7 @@ TEST(CtlFormat, PortShow) {
       "queues        : 1\n"
       "mtu           : 1500 bytes\n"
       "reconnects    : 1\n"
+      "external-ids  : iface-id=U1,vm-uuid=V\n"
       "options       : path=/run/rtvswitch/vm1.sock queues=1 type=vhostuserclient\n"
       "rxqs          : queue 0 on pmd 0 (core 1)\n"
       "link          : up\n"
@@ -215,7 +245,12 @@ TEST(CtlFormat, PortShow) {
       "learn_limited : 1 (source MACs over mac-limit)\n";
   EXPECT_EQ(formatResult("port show", p), expected);
   EXPECT_EQ(formatResult("port add", p), expected);
+  EXPECT_EQ(formatResult("port set", p), expected);
   EXPECT_EQ(formatResult("port del", json{{"name", "vm1"}}), "deleted port vm1\n");
+  EXPECT_EQ(formatResult("port del", json{{"name", "vm1"}, {"deleted", true}}),
+            "deleted port vm1\n");
+  EXPECT_EQ(formatResult("port del", json{{"name", "vm1"}, {"deleted", false}}),
+            "no port vm1: nothing deleted\n");
 }
 
 TEST(CtlFormat, Fdb) {
@@ -394,8 +429,9 @@ TEST(CtlFormat, LatencyClear) {
 
 TEST(CtlFormat, MissingFieldsPrintDashes) {
   EXPECT_EQ(formatResult("port list", json::parse(R"({"ports": [{"name": "x"}]})")),
-            "NAME  INDEX  TYPE  STATE  QUEUES  MTU  RX-PKTS  TX-PKTS  DROPS  PATH/DEVARGS\n"
-            "x         -  -     -           -    -        -        -      -  -\n");
+            "NAME  INDEX  TYPE  STATE  QUEUES  MTU  RX-PKTS  TX-PKTS  DROPS  PATH/DEVARGS  "
+            "EXTERNAL-IDS\n"
+            "x         -  -     -           -    -        -        -      -  -             -\n");
   EXPECT_EQ(formatResult("fdb flush", json::object()), "flushed - entries\n");
 }
 

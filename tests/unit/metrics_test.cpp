@@ -1,4 +1,5 @@
 #include "switch/core/metrics.h"
+#include "switch/core/port_state.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -173,6 +174,21 @@ TEST(Metrics, RejectsBadNames) {
       MetricFamily{"rtvswitch_pmd_latency_ticks", "Help.", MetricType::kHistogram, {}, {}},
       "must end in '_seconds'");
   EXPECT_NO_THROW(validateMetricName("rtvswitch_port_rx_packets_total", MetricType::kCounter));
+  // Info metrics: a gauge rtvswitch_<subsystem>_info, no unit.
+  EXPECT_NO_THROW(validateMetricName("rtvswitch_port_info", MetricType::kGauge));
+  expectRejected(MetricFamily{"rtvswitch_port_state", "Help.", MetricType::kGauge, {}, {}},
+                 "name must be rtvswitch_<subsystem>_<name>_<unit>");
+  expectRejected(MetricFamily{"rtvswitch_info", "Help.", MetricType::kGauge, {}, {}},
+                 "name must be rtvswitch_<subsystem>_<name>_<unit>");
+}
+
+TEST(Metrics, PortInfoRendersExternalIdsAsLabels) {
+  MetricFamily f{"rtvswitch_port_info", "Identity.", MetricType::kGauge, {}, {}};
+  f.samples.push_back({portInfoLabels("vm1", {{"iface-id", "3f2b"}, {"vm-uuid", "a\"b"}}), 1});
+  EXPECT_EQ(renderPrometheus({f}),
+            "# HELP rtvswitch_port_info Identity.\n"
+            "# TYPE rtvswitch_port_info gauge\n"
+            "rtvswitch_port_info{port=\"vm1\",iface_id=\"3f2b\",vm_uuid=\"a\\\"b\"} 1\n");
 }
 
 TEST(Metrics, RejectsBadModels) {

@@ -48,16 +48,17 @@ TEST(PortSpec, TypeNames) {
 
 TEST(PortSpec, ValidNames) {
   for (const std::string& name :
-       std::vector<std::string>{"vm1", "a", "A_b.c-d", "0", "_x", std::string(32, 'n')}) {
+       std::vector<std::string>{"vm1", "a", "A_b.c-d", "0", "_x", std::string(64, 'n'),
+                                "vhu" + std::string("3f2b8c1e-7d4a-4b6e-9c1f-0a2b3c4d5e6f")}) {
     EXPECT_NO_THROW(validatePortName(name)) << name;
   }
 }
 
 TEST(PortSpec, InvalidNames) {
   for (const std::string& name : std::vector<std::string>{
-           "", std::string(33, 'n'), ".x", "-x", "a/b", "a b", "vm\n1", "caf\xc3\xa9", "a=b"}) {
+           "", std::string(65, 'n'), ".x", "-x", "a/b", "a b", "vm\n1", "caf\xc3\xa9", "a=b"}) {
     const std::string err = errorOf([&] { validatePortName(name); });
-    EXPECT_THAT(err, HasSubstr("name: must be 1-32 characters")) << name;
+    EXPECT_THAT(err, HasSubstr("name: must be 1-64 characters")) << name;
     EXPECT_EQ(err.find('\n'), std::string::npos) << "message must stay on one line";
   }
 }
@@ -211,7 +212,7 @@ TEST_F(PortSpecTest, DefaultPathIsCheckedToo) {
 
 TEST_F(PortSpecTest, BadNameIsReported) {
   EXPECT_THAT(parseError({{"path", dir_ + "/s"}}, "a/b"),
-              HasSubstr("port \"a/b\": name: must be 1-32 characters"));
+              HasSubstr("port \"a/b\": name: must be 1-64 characters"));
 }
 
 TEST(PortSpec, ParseKeyValues) {

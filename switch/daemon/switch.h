@@ -29,9 +29,14 @@
 
 namespace rtvs {
 
+class DpdkLog;
+
 // Port counters summed over PMDs.
 struct PortTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, tx_retries = 0;
+  // vhost ports: eventfd writes that woke the guest (the vhost library's per-virtqueue
+  // guest_notifications, both directions): each one a syscall on the PMD.
+  uint64_t guest_notifications = 0;
   uint64_t drops[kNumDropReasons] = {};
   uint64_t over_budget = 0;
   PortTotals minus(const PortTotals& b) const;
@@ -46,7 +51,9 @@ class Switch {
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
 
-  void startPmds();
+  // Launches the PMDs (threads named pmd-c<core>); returns one line per PMD whose SCHED_FIFO
+  // priority could not be applied ("sched-fifo: ...").
+  std::vector<std::string> startPmds();
   void stopPmds();
 
   // Control operations. Throw RpcError (code + one-line message); on error nothing changed.
@@ -54,8 +61,14 @@ class Switch {
   void delPort(const std::string& name);
   void delAllPorts();
 
-  // One round of housekeeping: link events, learn events, aging, budget alarms.
-  void poll();
+  // One round of housekeeping: link events, learn events, aging, budget alarms. True when it
+  // found learn events or link changes (the control thread then stays fast, ControlPacer).
+  bool poll();
+
+  // An eventfd that wake() makes readable: the control thread sleeps on it with its sockets.
+  int wakeFd() const noexcept { return wake_fd_; }
+  // Any thread (LSC callbacks, the metrics server): end the control thread's sleep.
+  void wake() noexcept;
 
   // Called from DPDK threads (LSC callbacks): queue a link change for the control thread.
   void postLinkEvent(uint16_t port_id, bool up);
@@ -68,6 +81,11 @@ class Switch {
   const Config& config() const { return cfg_; }
   unsigned pmdCount() const { return static_cast<unsigned>(pmds_.size()); }
   uint64_t mempoolInUse() const;
+  // The DPDK log's counters shown in stats and metrics (owned by main, outlives the switch).
+  void setDpdkLog(const DpdkLog* log) { dpdk_log_ = log; }
+  // Real-time preconditions the switch runs without (--allow-degraded), one line each,
+  // "<id>: <reason>": shown by pmd.show and the metrics.
+  void setDegraded(std::vector<std::string> reasons) { degraded_ = std::move(reasons); }
 
  private:
   struct PortRec {
@@ -79,6 +97,9 @@ class Switch {
     bool ever_up = false;
     uint64_t reconnects = 0;
     uint64_t learn_full = 0;
+    // The vhost library's counters restart with each guest connection: the sum is kept
+    // monotonic across them (control thread only).
+    mutable uint64_t notif_raw = 0, notif_before = 0;
     std::vector<unsigned> rxq_pmd;  // PMD polling each rx queue
     PortTotals baseline;
     HistogramSnapshot lat_in_base, lat_out_base;
@@ -94,8 +115,9 @@ class Switch {
   void rebalance();
   void publish();
   void setLink(PortRec& p, bool up);
-  void drainLearnRings(bool discard_for_removed, uint16_t removed_index);
+  size_t drainLearnRings(bool discard_for_removed, uint16_t removed_index);
   PortTotals totals(uint16_t index) const;
+  uint64_t guestNotifications(const PortRec& p) const;
   PortTotals current(const PortRec& p) const { return totals(p.dp->index).minus(p.baseline); }
   void latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const;
   nlohmann::json portSummary(const PortRec& p) const;
@@ -108,6 +130,8 @@ class Switch {
   double ticksToUs(uint64_t ticks) const { return static_cast<double>(ticks) * 1e6 / tsc_hz_; }
 
   Config cfg_;
+  const DpdkLog* dpdk_log_ = nullptr;
+  std::vector<std::string> degraded_;
   uint64_t tsc_hz_;
   uint64_t start_tsc_;
   double start_realtime_;
@@ -129,6 +153,7 @@ class Switch {
   uint64_t vdev_counter_ = 0;
   std::vector<DevargsRule> dpdk_rules_;  // cfg_.dpdk_allow, parsed
 
+  int wake_fd_ = -1;
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;
 

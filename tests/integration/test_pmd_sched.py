@@ -4,7 +4,8 @@ and pinned to its core; with pmd-priority it runs SCHED_FIFO at that priority (t
 that runs a FIFO poller: RT throttling, on by default, leaves 5% of the core to the rest of the
 machine, and the test lasts a few seconds); memory is locked when mlockall is on. FIFO PMDs on a
 host that is not ready (RT throttling on, PMD core not isolated, fair server on) refuse to start
-with one line per reason; --allow-degraded starts them marked degraded."""
+with one line per reason, and so does a failing mlockall; --allow-degraded starts them marked
+degraded."""
 
 import os
 import socket
@@ -137,6 +138,24 @@ class PmdScheduling(unittest.TestCase):
             metrics = sw.rpc("stats.show")  # the switch serves normally
             self.assertIn("ports", metrics)
             self.assertEqual(pmd_threads(sw.pid)[0][1], 0)
+            self.assertEqual(sw.stop(), 0)
+
+    def test_mlockall_failure_refuses_or_degrades(self):
+        # Without CAP_IPC_LOCK and with RLIMIT_MEMLOCK 0, mlockall fails.
+        wrapper = ["prlimit", "--memlock=0", "setpriv", "--inh-caps=-ipc_lock",
+                   "--bounding-set=-ipc_lock", "--"]
+        with dp.ProcessGroup("it-sched") as g:
+            with self.assertRaises(RuntimeError) as ctx:
+                rs.Daemon(g, args=["--mlockall"], wrapper=wrapper)
+            log = str(ctx.exception)
+            self.assertIn("real-time precondition not met: mlockall: ", log)
+            self.assertIn("refusing to start: 1 real-time precondition(s) not met", log)
+        with dp.ProcessGroup("it-sched") as g:
+            sw = rs.Daemon(g, args=["--mlockall", "--allow-degraded"], wrapper=wrapper)
+            degraded = sw.rpc("pmd.show")["degraded"]
+            self.assertEqual(len(degraded), 1, degraded)
+            self.assertTrue(degraded[0].startswith("mlockall: "), degraded)
+            self.assertEqual(status_kb(sw.pid, "VmLck"), 0)
             self.assertEqual(sw.stop(), 0)
 
 

@@ -552,7 +552,10 @@ PortTotals Switch::totals(uint16_t index) const {
 // net_vhost exposes the vhost library's per-virtqueue statistics as xstats
 // ("rx_q0_guest_notifications", "tx_q0_guest_notifications", ...); other drivers have none.
 uint64_t Switch::guestNotifications(const PortRec& p) const {
+  // Without a guest (link down) net_vhost has no device to ask and logs an error for each try;
+  // the count so far stays.
   if (p.spec.type == PortType::kDpdk) return 0;
+  if (!p.link_up) return p.notif_before + p.notif_raw;
   const uint16_t port_id = p.dp->port_id;
   const int n = rte_eth_xstats_get_names(port_id, nullptr, 0);
   uint64_t raw = 0;

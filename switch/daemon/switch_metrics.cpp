@@ -107,12 +107,12 @@ std::string Switch::renderMetrics() const {
   auto mbufs = family("rtvswitch_mempool_in_use_mbufs", "Mbufs of the packet pool in use.",
                       MetricType::kGauge);
   mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
-  auto degraded = family("rtvswitch_degraded_bool",
+  auto degraded = family("rtvswitch_realtime_degraded_bool",
                          "1 when the switch runs without a real-time precondition "
-                         "(--allow-degraded); reasons in rtvswitch_degraded_reason_info.",
+                         "(--allow-degraded); reasons in rtvswitch_realtime_degraded_reason_info.",
                          MetricType::kGauge);
   degraded.samples.push_back({{}, degraded_.empty() ? 0.0 : 1.0});
-  auto degraded_reason = family("rtvswitch_degraded_reason_info",
+  auto degraded_reason = family("rtvswitch_realtime_degraded_reason_info",
                                 "A real-time precondition not met, by id (sched-fifo, "
                                 "rt-throttling, fair-server, isolcpus, mlockall).",
                                 MetricType::kGauge);

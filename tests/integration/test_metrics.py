@@ -77,7 +77,7 @@ class Metrics(unittest.TestCase):
                                     port="b", direction="egress", le="+Inf"), tx_b)
         self.assertEqual(self.value(text, "rtvswitch_port_link_up_bool", port="a"), 1)
         # Not degraded; DPDK's log lines counted, none dropped.
-        self.assertRegex(text, r"(?m)^rtvswitch_degraded_bool 0$")
+        self.assertRegex(text, r"(?m)^rtvswitch_realtime_degraded_bool 0$")
         self.assertRegex(text, r"(?m)^rtvswitch_dpdk_log_dropped_total 0$")
         self.assertRegex(text, r"(?m)^rtvswitch_dpdk_log_lines_total [0-9]")
         # The JSON view of the same histogram.

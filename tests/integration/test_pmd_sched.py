@@ -10,6 +10,7 @@ degraded."""
 import os
 import socket
 import unittest
+import urllib.request
 
 from itlib import dp, rs
 
@@ -151,10 +152,17 @@ class PmdScheduling(unittest.TestCase):
             self.assertIn("real-time precondition not met: mlockall: ", log)
             self.assertIn("refusing to start: 1 real-time precondition(s) not met", log)
         with dp.ProcessGroup("it-sched") as g:
-            sw = rs.Daemon(g, args=["--mlockall", "--allow-degraded"], wrapper=wrapper)
+            port = free_port()
+            sw = rs.Daemon(g, args=["--mlockall", "--allow-degraded", "--metrics-listen",
+                                    f"127.0.0.1:{port}"], wrapper=wrapper)
             degraded = sw.rpc("pmd.show")["degraded"]
             self.assertEqual(len(degraded), 1, degraded)
             self.assertTrue(degraded[0].startswith("mlockall: "), degraded)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                text = r.read().decode()
+            self.assertRegex(text, r"(?m)^rtvswitch_realtime_degraded_bool 1$")
+            self.assertRegex(text, r"(?m)^rtvswitch_realtime_degraded_reason_info"
+                                   r'\{reason="mlockall"\} 1$')
             self.assertEqual(status_kb(sw.pid, "VmLck"), 0)
             self.assertEqual(sw.stop(), 0)
 

@@ -407,6 +407,9 @@ const std::map<std::string_view, Setter>& setters() {
          c.pmd_priority = static_cast<int>(asInteger(n, "pmd-priority", kPmdPriority));
        }},
       {"mlockall", [](Config& c, const Node& n) { c.mlockall = asBool(n, "mlockall"); }},
+      {"realtime", [](Config& c, const Node& n) { c.realtime = asBool(n, "realtime"); }},
+      {"allow-degraded",
+       [](Config& c, const Node& n) { c.allow_degraded = asBool(n, "allow-degraded"); }},
       {"latency-accounting",
        [](Config& c, const Node& n) { c.latency_accounting = asBool(n, "latency-accounting"); }},
       {"metrics-listen",
@@ -496,6 +499,7 @@ void resolvePorts(RawConfig& raw) {
 
 Config finish(RawConfig raw, const Origin& origin) {
   resolvePorts(raw);
+  applyRealtimeProfile(raw.cfg);
   try {
     validateConfig(raw.cfg);
   } catch (const ConfigError& e) {
@@ -579,6 +583,10 @@ Config loadConfigFile(const std::string& path) {
   return finish(loadRaw(parseFile(path), origin), origin);
 }
 
+void applyRealtimeProfile(Config& cfg) {
+  if (cfg.realtime && cfg.pmd_priority == 0) cfg.pmd_priority = kRealtimePmdPriority;
+}
+
 void validateConfig(const Config& cfg) {
   if (cfg.pmd_cores.empty()) fail("pmd-cores", "must not be empty");
   checkCpus(cfg.pmd_cores, "pmd-cores");
@@ -605,6 +613,10 @@ void validateConfig(const Config& cfg) {
     fail("mac-table-size", "must be a power of two, got " + std::to_string(cfg.mac_table_size));
   }
   checkRange("pmd-priority", cfg.pmd_priority, kPmdPriority);
+  if (cfg.realtime && cfg.pmd_priority == 0) {
+    fail("pmd-priority", "realtime = true needs SCHED_FIFO PMDs (1-99), got 0");
+  }
+  if (cfg.realtime && !cfg.mlockall) fail("mlockall", "realtime = true needs mlockall = true");
   checkMetricsListen(cfg.metrics_listen, "metrics-listen");
   checkGroupName(cfg.control_admin_group, "control-admin-group");
   checkGroupName(cfg.control_read_group, "control-read-group");
@@ -750,6 +762,8 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   bool no_huge = false;
   bool mlockall = true;
   bool accounting = true;
+  bool realtime = false;
+  bool allow_degraded = false;
   bool check_host = false;
   bool no_state = false;
   std::vector<std::string> eal_args;
@@ -762,6 +776,13 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
       app.add_flag("--latency-accounting,!--no-latency-accounting", accounting,
                    "residence-time and poll-gap histograms (default on)");
   app.add_flag("--no-state", no_state, "keep no state file: run-time ports last until exit");
+  CLI::Option* realtime_opt = app.add_flag(
+      "--realtime", realtime,
+      "real-time profile: SCHED_FIFO PMDs (pmd-priority 50 unless set), mlockall, host "
+      "preconditions enforced");
+  CLI::Option* degraded_opt = app.add_flag(
+      "--allow-degraded", allow_degraded,
+      "start even when real-time preconditions are not met (warnings; marked degraded)");
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
   app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
       ->type_name("ARG")
@@ -847,6 +868,8 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   if (no_huge_opt->count() > 0) cfg.no_huge = no_huge;
   if (mlock_opt->count() > 0) cfg.mlockall = mlockall;
   if (accounting_opt->count() > 0) cfg.latency_accounting = accounting;
+  if (realtime_opt->count() > 0) cfg.realtime = realtime;
+  if (degraded_opt->count() > 0) cfg.allow_degraded = allow_degraded;
   cfg.eal_args.insert(cfg.eal_args.end(), eal_args.begin(), eal_args.end());
   for (const std::string& d : socket_dirs) checkAllowedDir(d, "--allowed-socket-dir");
   cfg.allowed_socket_dirs.insert(cfg.allowed_socket_dirs.end(), socket_dirs.begin(),
@@ -863,6 +886,7 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
     }
   }
   resolvePorts(raw);
+  applyRealtimeProfile(cfg);
   validateConfig(cfg);
   args.config = std::move(cfg);
   args.check_host = check_host;

@@ -12,6 +12,10 @@
 
 namespace rtvs {
 
+// The PMD priority of the real-time profile when pmd-priority is not set: above RT vCPUs at
+// SCHED_FIFO 1 (configs/rtvswitch-rt-guest.xml), below the PMD cores' kthreads.
+constexpr int kRealtimePmdPriority = 50;
+
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
 struct Config {
@@ -30,7 +34,13 @@ struct Config {
   unsigned mac_table_size = 8192;         // "mac-table-size": max learned entries (power of two)
   LogLevel log_level = LogLevel::kInfo;   // "log-level": trace|debug|info|warn|error|critical|off
   int pmd_priority = 0;               // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
-  bool mlockall = true;               // "mlockall"
+  bool mlockall = true;               // "mlockall": a failure refuses start (see allow-degraded)
+  // "realtime": the real-time profile: SCHED_FIFO PMDs (pmd-priority kRealtimePmdPriority unless
+  // set), mlockall, and the host preconditions of FIFO PMDs enforced at start.
+  bool realtime = false;
+  // "allow-degraded": unmet real-time preconditions (FIFO not applied, RT throttling, fair
+  // server, PMD core not isolated, mlockall) are warnings and mark the switch degraded.
+  bool allow_degraded = false;
   bool latency_accounting = true;     // "latency-accounting": residence/poll-gap histograms
   std::string metrics_listen;         // "metrics-listen": "127.0.0.1:9477"; empty = off
   std::vector<std::string> eal_args;  // "eal-args": extra EAL arguments, appended verbatim
@@ -57,6 +67,9 @@ Config loadConfigJson(const nlohmann::json& j, const std::string& source = "");
 // file cannot be read).
 Config loadConfigFile(const std::string& path);
 
+// The real-time profile: with realtime = true, pmd-priority 0 becomes kRealtimePmdPriority.
+void applyRealtimeProfile(Config& cfg);
+
 // Cross-field checks (e.g. PMD and housekeeping cores disjoint, no duplicate port names, aging
 // and table size ranges). Throws ConfigError.
 void validateConfig(const Config& cfg);
@@ -75,8 +88,8 @@ const char* logLevelName(LogLevel level) noexcept;
 // (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
 // --socket-dir-group, --socket-dir-mode, --state-file, --no-state, --file-prefix, --mbufs,
 // --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
-// --mlockall/--no-mlockall, --latency-accounting/--no-latency-accounting, --metrics-listen,
-// --eal-arg (repeatable),
+// --mlockall/--no-mlockall, --realtime, --allow-degraded,
+// --latency-accounting/--no-latency-accounting, --metrics-listen, --eal-arg (repeatable),
 // --control-admin-group, --control-read-group, --allowed-socket-dir (repeatable, appended),
 // --control-mutation-rate, --control-mutation-burst,
 // --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).

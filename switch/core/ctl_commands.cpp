@@ -205,6 +205,10 @@ std::string formatPmdShow(const json& r) {
   out += "\n";
   out += rxqs.empty() ? "no rx queues assigned\n"
                       : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);
+  if (const json& d = member(r, "degraded"); d.is_array() && !d.empty()) {
+    out += "\nDEGRADED: started with --allow-degraded; real-time preconditions not met:\n";
+    for (const auto& reason : d) out += "  " + text(reason) + "\n";
+  }
   return out;
 }
 
@@ -217,15 +221,16 @@ std::string formatStats(const json& r) {
       const json& d = member(p, "drops");
       rows.push_back({field(p, "name"), field(p, "link"), field(p, "rx_packets"),
                       field(p, "rx_bytes"), field(p, "tx_packets"), field(p, "tx_bytes"),
-                      field(p, "tx_retries"), dropSum(d), field(p, "reconnects")});
+                      field(p, "tx_retries"), dropSum(d), field(p, "reconnects"),
+                      field(p, "guest_notifications")});
       std::vector<std::string> row{field(p, "name")};
       for (const char* reason : kDropReasons) row.push_back(field(d, reason));
       row.push_back(field(d, "learn_full"));
       drops.push_back(std::move(row));
     }
     out += formatTable({"PORT", "LINK", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "TX-RETRIES",
-                        "DROPS", "RECONNECTS"},
-                       "llrrrrrrr", rows);
+                        "DROPS", "RECONNECTS", "GUEST-NOTIFS"},
+                       "llrrrrrrrr", rows);
     out += "\ndrops by reason (packets):\n";
     out += formatTable({"PORT", "TX_FULL", "MTU", "NO_MBUF", "LINK_DOWN", "RUNT", "HAIRPIN",
                         "VLAN", "SPOOF", "MAC_LIMIT", "STORM", "LEARN_FULL*"},

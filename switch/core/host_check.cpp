@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -232,6 +233,7 @@ class Checker {
     checkIrqAffinity();
     checkIrqbalance();
     checkRtThrottling();
+    checkFairServer();
     checkTimerMigration();
     checkKthreadPriority();
     checkVcpuPriority();
@@ -734,6 +736,64 @@ class Checker {
       }
     }
     add("rt-throttling", title, v, found, why, v == Verdict::kInfo ? "" : remedy);
+  }
+
+  // Linux >= 6.12 serves SCHED_OTHER tasks through a deadline "fair server" per cpu that
+  // preempts even FIFO threads for its runtime (50 ms of every second by default) whenever a
+  // normal task is runnable there: RT throttling by another name.
+  void checkFairServer() {
+    const std::string title = "no fair-server runtime on PMD cores (Linux >= 6.12)";
+    const std::string why =
+        "the per-cpu fair server (a SCHED_DEADLINE reservation for normal tasks) preempts a FIFO "
+        "PMD for up to its runtime (50 ms per second by default) while any normal task is "
+        "runnable on that core";
+    std::string remedy;
+    for (unsigned c : pmd_) {
+      remedy += (remedy.empty() ? "" : "; ") + std::string("echo 0 > ") + fairServerFile(c);
+    }
+    remedy += " (debugfs mounted; only on isolated cores whose kthreads run above the PMD)";
+    const auto version = host_.read("proc/version");
+    int major = 0, minor = 0;
+    if (!version || std::sscanf(version->c_str(), "Linux version %d.%d", &major, &minor) != 2) {
+      add("fair-server", title, in_.pmd_priority > 0 ? Verdict::kWarn : Verdict::kInfo,
+          "cannot read the kernel version from /proc/version", why, remedy);
+      return;
+    }
+    const std::string kernel = "Linux " + std::to_string(major) + "." + std::to_string(minor);
+    if (major < 6 || (major == 6 && minor < 12)) {
+      add("fair-server", title, Verdict::kPass, kernel + ": no fair server", why, "");
+      return;
+    }
+    std::vector<std::string> found, running, unreadable;
+    for (unsigned c : pmd_) {
+      const auto runtime = toLong(trim(host_.read(fairServerFile(c).substr(1)).value_or("")));
+      if (!runtime) {
+        unreadable.push_back(std::to_string(c));
+        continue;
+      }
+      found.push_back("cpu" + std::to_string(c) + " runtime=" + std::to_string(*runtime) + " ns");
+      if (*runtime > 0) running.push_back("cpu" + std::to_string(c));
+    }
+    std::string text = kernel;
+    if (!found.empty()) text += ": " + join(found, ", ");
+    if (!unreadable.empty()) {
+      text += "; cannot read /sys/kernel/debug/sched/fair_server/cpuN/runtime of cpu " +
+              join(unreadable, ",") + " (debugfs not mounted? on by default)";
+    }
+    Verdict v = Verdict::kPass;
+    if (!running.empty() || !unreadable.empty()) {
+      if (in_.pmd_priority > 0) {
+        v = Verdict::kFail;  // on by default: what cannot be read is assumed on
+      } else {
+        v = Verdict::kInfo;
+        text += " (a SCHED_OTHER PMD is served by it, not preempted)";
+      }
+    }
+    add("fair-server", title, v, text, why, v == Verdict::kInfo ? "" : remedy);
+  }
+
+  static std::string fairServerFile(unsigned cpu) {
+    return "/sys/kernel/debug/sched/fair_server/cpu" + std::to_string(cpu) + "/runtime";
   }
 
   void checkTimerMigration() {
@@ -1257,6 +1317,19 @@ HostCheckReport runHostCheck(const HostCheckInput& input) {
                       std::to_string(input.pmd_priority));
   }
   return Checker(input).run();
+}
+
+std::vector<std::string> rtPreconditionFailures(const HostCheckInput& input) {
+  std::vector<std::string> lines;
+  if (input.pmd_priority == 0) return lines;
+  const HostCheckReport report = runHostCheck(input);
+  for (const char* id : {"rt-throttling", "fair-server", "isolcpus"}) {
+    const HostCheckItem* item = report.find(id);
+    if (item != nullptr && item->verdict == Verdict::kFail) {
+      lines.push_back(item->id + ": " + item->found + " (fix: " + item->remedy + ")");
+    }
+  }
+  return lines;
 }
 
 std::string formatHostCheckTable(const HostCheckReport& report) {

@@ -42,6 +42,11 @@ struct HostCheckReport {
 // "cannot read X" as WARN or INFO. Throws ConfigError only for an unusable input (no PMD core).
 HostCheckReport runHostCheck(const HostCheckInput& input);
 
+// The host preconditions the daemon enforces for SCHED_FIFO PMDs (pmd_priority > 0): a FAIL of
+// rt-throttling, fair-server or isolcpus, one line each, "<id>: <found> (fix: <remedy>)"; empty
+// when all are met or the PMDs are SCHED_OTHER.
+std::vector<std::string> rtPreconditionFailures(const HostCheckInput& input);
+
 // A table for people: verdict, id, found value, then the reason and remedy for non-PASS items.
 std::string formatHostCheckTable(const HostCheckReport& report);
 // {"items": [{"id", "title", "verdict", "found", "why", "remedy"}], "summary": {"PASS": n, ...},

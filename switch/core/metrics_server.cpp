@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -150,7 +151,10 @@ MetricsServer::MetricsServer(const std::string& listen, Render render, MetricsSe
     close(listen_fd_);
     throw std::runtime_error(std::string("metrics server: eventfd: ") + std::strerror(errno));
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "metrics-http");  // threads are named by role
+    run();
+  });
 }
 
 MetricsServer::~MetricsServer() {

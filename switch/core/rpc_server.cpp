@@ -7,11 +7,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 namespace rtvs {
 
@@ -131,17 +132,32 @@ RpcServer::~RpcServer() {
   }
 }
 
-void RpcServer::poll(int timeout_ms) {
+void RpcServer::addWakeFd(int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw std::system_error(errno, std::generic_category(), "control socket: wake fd");
+  }
+  wake_fds_.push_back(fd);
+}
+
+int RpcServer::poll(int timeout_ms) {
   epoll_event events[kMaxEvents];
   int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   if (n < 0) {
-    if (errno == EINTR) return;
+    if (errno == EINTR) return 0;
     throw std::system_error(errno, std::generic_category(), "control socket epoll_wait");
   }
   for (int i = 0; i < n; ++i) {
     const int fd = events[i].data.fd;
     if (fd == listen_fd_) {
       acceptAll();
+      continue;
+    }
+    if (std::find(wake_fds_.begin(), wake_fds_.end(), fd) != wake_fds_.end()) {
+      uint64_t count;
+      [[maybe_unused]] const ssize_t r = ::read(fd, &count, sizeof count);
       continue;
     }
     auto it = clients_.find(fd);
@@ -154,6 +170,7 @@ void RpcServer::poll(int timeout_ms) {
     if (keep) keep = flush(c, fd) && updateInterest(c, fd);
     if (!keep) closeClient(fd);
   }
+  return n;
 }
 
 void RpcServer::acceptAll() {

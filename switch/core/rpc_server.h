@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "switch/core/authz.h"
 #include "switch/core/jsonrpc.h"
@@ -35,8 +36,13 @@ class RpcServer {
   RpcServer& operator=(const RpcServer&) = delete;
 
   // One round: waits up to `timeout_ms` (-1 = forever) for activity, then accepts, reads,
-  // dispatches complete lines and writes replies without blocking.
-  void poll(int timeout_ms);
+  // dispatches complete lines and writes replies without blocking. Returns the number of ready
+  // descriptors (0: the timeout passed, or a signal interrupted the wait).
+  int poll(int timeout_ms);
+
+  // Also wakes poll() when `fd` (an eventfd or timerfd the caller owns and outlives the server)
+  // becomes readable; poll() reads it to reset it. Throws std::system_error.
+  void addWakeFd(int fd);
 
   const std::string& path() const noexcept { return path_; }
   size_t clientCountForTest() const noexcept { return clients_.size(); }
@@ -70,6 +76,7 @@ class RpcServer {
   dev_t dev_ = 0;  // identity of the socket file we created, so we unlink only our own
   ino_t ino_ = 0;
   std::unordered_map<int, Client> clients_;
+  std::vector<int> wake_fds_;
 };
 
 }  // namespace rtvs

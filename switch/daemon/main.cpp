@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -28,11 +29,13 @@
 
 #include "switch/core/authz.h"
 #include "switch/core/config.h"
+#include "switch/core/control_pacer.h"
 #include "switch/core/host_check.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/metrics_server.h"
 #include "switch/core/rpc_server.h"
 #include "switch/daemon/control_api.h"
+#include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/eal_args.h"
 #include "switch/daemon/state_file.h"
 #include "switch/daemon/switch.h"
@@ -104,10 +107,14 @@ void prepareSocketDir(const rtvs::Config& cfg) {
 // thread: the scrape asks, the control loop renders between two rounds, the scrape waits.
 class MetricsHandoff {
  public:
+  // The control thread may be asleep (ControlPacer): `wake` ends its sleep.
+  void setWake(std::function<void()> wake) { wake_ = std::move(wake); }
+
   std::string request() {
     std::unique_lock<std::mutex> lock(mu_);
     wanted_ = true;
     done_ = false;
+    if (wake_) wake_();
     if (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; })) {
       throw std::runtime_error("the control thread did not answer in 2 s");
     }
@@ -130,14 +137,46 @@ class MetricsHandoff {
   }
 
  private:
+  std::function<void()> wake_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false, done_ = false;
   std::string text_, error_;
 };
 
+rtvs::HostCheckInput hostCheckInput(const rtvs::Config& cfg) {
+  rtvs::HostCheckInput in;
+  in.pmd_cores = cfg.pmd_cores;
+  in.housekeeping_cores = cfg.housekeeping_cores;
+  in.pmd_priority = cfg.pmd_priority;
+  in.hugepages_mb = cfg.no_huge ? 0 : cfg.memory_mb;
+  return in;
+}
+
+// Real-time preconditions not met, one line each: a refusal to start (false), or with
+// allow-degraded a warning each, remembered in `degraded` for pmd.show and the metrics.
+bool acceptUnmet(const rtvs::Config& cfg, const std::vector<std::string>& unmet,
+                 std::vector<std::string>& degraded) {
+  for (const std::string& line : unmet) {
+    if (cfg.allow_degraded) {
+      spdlog::warn("real-time precondition not met, running degraded: {}", line);
+    } else {
+      spdlog::critical("real-time precondition not met: {}", line);
+    }
+  }
+  degraded.insert(degraded.end(), unmet.begin(), unmet.end());
+  if (unmet.empty() || cfg.allow_degraded) return true;
+  spdlog::critical(
+      "refusing to start: {} real-time precondition(s) not met (rtvswitch "
+      "--check-host explains them; --allow-degraded starts anyway)",
+      unmet.size());
+  return false;
+}
+
 int runDaemon(const rtvs::Config& cfg) {
   rtvs::pinToHousekeeping(cfg);
+  std::vector<std::string> degraded;
+  if (!acceptUnmet(cfg, rtvs::rtPreconditionFailures(hostCheckInput(cfg)), degraded)) return 1;
   prepareSocketDir(cfg);
   makeDir(std::filesystem::path(cfg.control_socket).parent_path().string());
 
@@ -149,7 +188,10 @@ int runDaemon(const rtvs::Config& cfg) {
     joined += a + " ";
   }
   spdlog::info("starting EAL: {}", joined);
-  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+  rtvs::DpdkLog dpdk_log;
+  const int eal_rc = rte_eal_init(static_cast<int>(argv.size()), argv.data());
+  dpdk_log.drain();
+  if (eal_rc < 0) {
     spdlog::critical("EAL initialisation failed: {} (hugepages reserved? see scripts/setup.sh)",
                      rte_strerror(rte_errno));
     return 1;
@@ -157,7 +199,9 @@ int runDaemon(const rtvs::Config& cfg) {
   int rc = 0;
   {
     if (cfg.mlockall && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
-      spdlog::warn("mlockall failed: {}; memory may be paged out", strerror(errno));
+      const std::string why = std::string("mlockall: ") + strerror(errno) +
+                              " (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK; memory may be paged out)";
+      if (!acceptUnmet(cfg, {why}, degraded)) rc = 1;
     }
     std::unique_ptr<rtvs::StateFile> state;
     size_t n_ports = 0;
@@ -172,13 +216,17 @@ int runDaemon(const rtvs::Config& cfg) {
         [](const std::string& line) { spdlog::warn("{}", line); });
     dispatcher.setAccess(&access);
     try {
+      if (rc != 0) throw std::runtime_error("real-time preconditions not met");
       const rtvs::AccessPolicy policy{geteuid(),
                                       groupId(cfg.control_admin_group, "control-admin-group"),
                                       groupId(cfg.control_read_group, "control-read-group")};
       sw = std::make_unique<rtvs::Switch>(cfg);
+      sw->setDpdkLog(&dpdk_log);
       sw->registerMethods(dispatcher);
       rtvs::registerControlMethods(dispatcher, sw->config());
       server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher, policy);
+      server->addWakeFd(sw->wakeFd());
+      handoff.setWake([s = sw.get()] { s->wake(); });
       std::vector<rtvs::SavedPort> saved;
       if (!cfg.state_file.empty()) {
         state = std::make_unique<rtvs::StateFile>(cfg.state_file);
@@ -196,7 +244,10 @@ int runDaemon(const rtvs::Config& cfg) {
         spdlog::info("state file {}: {} saved port(s), {} port(s) created", cfg.state_file,
                      saved.size(), n_ports);
       }
-      sw->startPmds();
+      if (!acceptUnmet(cfg, sw->startPmds(), degraded)) {
+        throw std::runtime_error("real-time preconditions not met");
+      }
+      sw->setDegraded(degraded);
       if (!cfg.metrics_listen.empty()) {
         metrics = std::make_unique<rtvs::MetricsServer>(cfg.metrics_listen,
                                                         [&handoff] { return handoff.request(); });
@@ -210,10 +261,16 @@ int runDaemon(const rtvs::Config& cfg) {
       spdlog::info("rtvswitch {} ready: {} PMD(s), {} port(s), control socket {}", RTVS_VERSION,
                    sw->pmdCount(), n_ports, cfg.control_socket);
       notify("READY=1");
+      // The control thread sleeps until a client, a link change or a scrape wakes it, or the
+      // pacer's timeout passes: every 1 ms while PMDs post learn events (they cannot wake it),
+      // backing off to 100 ms when idle.
+      rtvs::ControlPacer pacer;
       while (!g_stop.load()) {
-        server->poll(5);
-        sw->poll();
+        const bool woken = server->poll(pacer.timeoutMs()) > 0;
+        const bool busy = sw->poll();
+        dpdk_log.drain();
         handoff.serve(*sw);
+        pacer.roundDone(busy || woken);
       }
       notify("STOPPING=1");
       spdlog::info("stopping");
@@ -221,6 +278,7 @@ int runDaemon(const rtvs::Config& cfg) {
     metrics.reset();
     server.reset();
     sw.reset();
+    dpdk_log.drain();
   }
   rte_eal_cleanup();
   return rc;
@@ -238,12 +296,7 @@ int main(int argc, char** argv) {
   }
   if (args.exit_now) return args.exit_code;
   if (args.check_host) {
-    rtvs::HostCheckInput in;
-    in.pmd_cores = args.config.pmd_cores;
-    in.housekeeping_cores = args.config.housekeeping_cores;
-    in.pmd_priority = args.config.pmd_priority;
-    in.hugepages_mb = args.config.no_huge ? 0 : args.config.memory_mb;
-    const rtvs::HostCheckReport report = rtvs::runHostCheck(in);
+    const rtvs::HostCheckReport report = rtvs::runHostCheck(hostCheckInput(args.config));
     std::cout << rtvs::formatHostCheckTable(report);
     return report.anyFail() ? 1 : 0;
   }

@@ -1,5 +1,6 @@
 #include "switch/daemon/switch.h"
 
+#include <pthread.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -7,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +19,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 namespace rtvs {
 
@@ -72,6 +76,7 @@ PortTotals PortTotals::minus(const PortTotals& b) const {
   r.tx_packets = tx_packets - b.tx_packets;
   r.tx_bytes = tx_bytes - b.tx_bytes;
   r.tx_retries = tx_retries - b.tx_retries;
+  r.guest_notifications = guest_notifications - b.guest_notifications;
   r.over_budget = over_budget - b.over_budget;
   for (unsigned i = 0; i < kNumDropReasons; ++i) r.drops[i] = drops[i] - b.drops[i];
   return r;
@@ -121,6 +126,8 @@ Switch::Switch(const Config& cfg)
   pmd_gap_base_.resize(n_pmds);
   current_ = std::make_unique<Snapshot>();
   snapshot_.store(current_.get(), std::memory_order_release);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + strerror(errno));
   rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_LSC, lscCallback, this);
 }
 
@@ -131,29 +138,45 @@ Switch::~Switch() {
   for (rte_ring* r : learn_rings_) rte_ring_free(r);
   rte_free(rcu_);
   rte_mempool_free(pool_);
+  close(wake_fd_);
 }
 
-static int pmdEntry(void* arg) { return static_cast<Pmd*>(arg)->run(); }
+void Switch::wake() noexcept {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+}
 
-void Switch::startPmds() {
+static int pmdEntry(void* arg) {
+  // Named by role and core, so that tools such as tuned's realtime-virtual-host (which leave
+  // threads matching "pmd" where they are) and people recognise it. At most 15 characters.
+  auto* pmd = static_cast<Pmd*>(arg);
+  const std::string name = "pmd-c" + std::to_string(pmd->core());
+  pthread_setname_np(pthread_self(), name.c_str());
+  return pmd->run();
+}
+
+std::vector<std::string> Switch::startPmds() {
   for (size_t i = 0; i < pmds_.size(); ++i) {
     if (rte_eal_remote_launch(pmdEntry, pmds_[i].get(), pmd_lcores_[i]) != 0) {
       throw std::runtime_error("cannot launch PMD " + std::to_string(i));
     }
   }
   pmds_running_ = true;
+  std::vector<std::string> unmet;
   for (auto& pmd : pmds_) {
     while (!pmd->started()) rte_delay_us_sleep(1000);
     const char* sched = cfg_.pmd_priority > 0 ? "SCHED_FIFO" : "SCHED_OTHER";
     if (cfg_.pmd_priority > 0 && pmd->priorityError() != 0) {
-      spdlog::error("pmd {} on core {}: could not apply SCHED_FIFO priority {}: {}; running at "
-                    "normal priority", pmd->id(), pmd->core(), cfg_.pmd_priority,
-                    strerror(pmd->priorityError()));
+      unmet.push_back("sched-fifo: pmd " + std::to_string(pmd->id()) + " on core " +
+                      std::to_string(pmd->core()) + ": SCHED_FIFO priority " +
+                      std::to_string(cfg_.pmd_priority) + " not applied: " +
+                      strerror(pmd->priorityError()) + " (needs CAP_SYS_NICE or RLIMIT_RTPRIO)");
     } else {
       spdlog::info("pmd {} polling on core {} ({}{})", pmd->id(), pmd->core(), sched,
                    cfg_.pmd_priority > 0 ? ":" + std::to_string(cfg_.pmd_priority) : "");
     }
   }
+  return unmet;
 }
 
 void Switch::stopPmds() {
@@ -500,8 +523,11 @@ void Switch::delAllPorts() {
 }
 
 void Switch::postLinkEvent(uint16_t port_id, bool up) {
-  std::lock_guard<std::mutex> lock(events_mu_);
-  events_.emplace_back(port_id, up);
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_.emplace_back(port_id, up);
+  }
+  wake();  // the control thread may be asleep for up to ControlPacer::kMaxMs
 }
 
 void Switch::setLink(PortRec& p, bool up) {
@@ -520,13 +546,15 @@ void Switch::setLink(PortRec& p, bool up) {
   }
 }
 
-void Switch::drainLearnRings(bool discard_for_removed, uint16_t removed_index) {
+size_t Switch::drainLearnRings(bool discard_for_removed, uint16_t removed_index) {
   const uint64_t now = rte_rdtsc();
+  size_t drained = 0;
   LearnEvent evs[64];
   bool limited = false;
   for (rte_ring* ring : learn_rings_) {
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst_elem(ring, evs, sizeof(LearnEvent), 64, nullptr)) > 0) {
+      drained += n;
       for (unsigned i = 0; i < n; ++i) {
         const LearnEvent& ev = evs[i];
         if (ev.port >= kMaxPorts || by_index_[ev.port] == nullptr) continue;
@@ -550,21 +578,23 @@ void Switch::drainLearnRings(bool discard_for_removed, uint16_t removed_index) {
     }
   }
   if (limited) updateMacLimits();
+  return drained;
 }
 
-void Switch::poll() {
+bool Switch::poll() {
   std::vector<std::pair<uint16_t, bool>> events;
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     events.swap(events_);
   }
+  bool busy = !events.empty();
   for (auto [port_id, up] : events) {
     auto it = by_port_id_.find(port_id);
     if (it == by_port_id_.end()) continue;
     // A down+up pair that arrived together is a reconnect: replay both transitions.
     setLink(*it->second, up);
   }
-  drainLearnRings(false, 0);
+  busy |= drainLearnRings(false, 0) > 0;
 
   const uint64_t now = rte_rdtsc();
   if (now - last_link_poll_tsc_ > tsc_hz_ / 10) {
@@ -572,7 +602,11 @@ void Switch::poll() {
     last_link_poll_tsc_ = now;
     for (auto& [id, p] : by_port_id_) {
       rte_eth_link link{};
-      if (rte_eth_link_get_nowait(id, &link) == 0) setLink(*p, link.link_status == RTE_ETH_LINK_UP);
+      if (rte_eth_link_get_nowait(id, &link) != 0) continue;
+      const bool up = link.link_status == RTE_ETH_LINK_UP;
+      if (up == p->link_up) continue;
+      setLink(*p, up);
+      busy = true;
     }
   }
   if (cfg_.mac_aging_s > 0 && now - last_age_tsc_ > tsc_hz_) {
@@ -601,6 +635,7 @@ void Switch::poll() {
       }
     }
   }
+  return busy;
 }
 
 PortTotals Switch::totals(uint16_t index) const {
@@ -621,8 +656,39 @@ PortTotals Switch::totals(uint16_t index) const {
     if (rte_eth_stats_get(by_index_[index]->dp->port_id, &es) == 0) {
       t.drops[kDropNoMbuf] += es.rx_nombuf;
     }
+    t.guest_notifications = guestNotifications(*by_index_[index]);
   }
   return t;
+}
+
+// net_vhost exposes the vhost library's per-virtqueue statistics as xstats
+// ("rx_q0_guest_notifications", "tx_q0_guest_notifications", ...); other drivers have none.
+uint64_t Switch::guestNotifications(const PortRec& p) const {
+  // Without a guest (link down) net_vhost has no device to ask and logs an error for each try;
+  // the count so far stays.
+  if (p.spec.type == PortType::kDpdk) return 0;
+  if (!p.link_up) return p.notif_before + p.notif_raw;
+  const uint16_t port_id = p.dp->port_id;
+  const int n = rte_eth_xstats_get_names(port_id, nullptr, 0);
+  uint64_t raw = 0;
+  if (n > 0) {
+    std::vector<rte_eth_xstat_name> names(n);
+    std::vector<rte_eth_xstat> values(n);
+    if (rte_eth_xstats_get_names(port_id, names.data(), n) == n &&
+        rte_eth_xstats_get(port_id, values.data(), n) == n) {
+      static constexpr std::string_view kSuffix = "_guest_notifications";
+      for (const rte_eth_xstat& v : values) {
+        if (v.id >= static_cast<uint64_t>(n)) continue;
+        const std::string_view name = names[v.id].name;
+        if (name.size() > kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix) {
+          raw += v.value;
+        }
+      }
+    }
+  }
+  if (raw < p.notif_raw) p.notif_before += p.notif_raw;  // a new guest connection restarted them
+  p.notif_raw = raw;
+  return p.notif_before + raw;
 }
 
 void Switch::latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const {

@@ -30,9 +30,14 @@
 
 namespace rtvs {
 
+class DpdkLog;
+
 // Port counters summed over PMDs.
 struct PortTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, tx_retries = 0;
+  // vhost ports: eventfd writes that woke the guest (the vhost library's per-virtqueue
+  // guest_notifications, both directions): each one a syscall on the PMD.
+  uint64_t guest_notifications = 0;
   uint64_t drops[kNumDropReasons] = {};
   uint64_t over_budget = 0;
   PortTotals minus(const PortTotals& b) const;
@@ -47,7 +52,9 @@ class Switch {
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
 
-  void startPmds();
+  // Launches the PMDs (threads named pmd-c<core>); returns one line per PMD whose SCHED_FIFO
+  // priority could not be applied ("sched-fifo: ...").
+  std::vector<std::string> startPmds();
   void stopPmds();
 
   // Control operations. Throw RpcError (code + one-line message); on error nothing changed.
@@ -69,8 +76,14 @@ class Switch {
   // dropped; the others start. Then saves the state. Returns the number of ports created.
   size_t restorePorts(const std::vector<SavedPort>& plan);
 
-  // One round of housekeeping: link events, learn events, aging, budget alarms.
-  void poll();
+  // One round of housekeeping: link events, learn events, aging, budget alarms. True when it
+  // found learn events or link changes (the control thread then stays fast, ControlPacer).
+  bool poll();
+
+  // An eventfd that wake() makes readable: the control thread sleeps on it with its sockets.
+  int wakeFd() const noexcept { return wake_fd_; }
+  // Any thread (LSC callbacks, the metrics server): end the control thread's sleep.
+  void wake() noexcept;
 
   // Called from DPDK threads (LSC callbacks): queue a link change for the control thread.
   void postLinkEvent(uint16_t port_id, bool up);
@@ -83,6 +96,11 @@ class Switch {
   const Config& config() const { return cfg_; }
   unsigned pmdCount() const { return static_cast<unsigned>(pmds_.size()); }
   uint64_t mempoolInUse() const;
+  // The DPDK log's counters shown in stats and metrics (owned by main, outlives the switch).
+  void setDpdkLog(const DpdkLog* log) { dpdk_log_ = log; }
+  // Real-time preconditions the switch runs without (--allow-degraded), one line each,
+  // "<id>: <reason>": shown by pmd.show and the metrics.
+  void setDegraded(std::vector<std::string> reasons) { degraded_ = std::move(reasons); }
 
  private:
   struct PortRec {
@@ -100,6 +118,9 @@ class Switch {
     uint64_t learn_full = 0;
     uint64_t learn_limited = 0;  // learns refused by mac-limit
     std::shared_ptr<const PortPolicy> policy;  // what the PMDs see (spec.policy when published)
+    // The vhost library's counters restart with each guest connection: the sum is kept
+    // monotonic across them (control thread only).
+    mutable uint64_t notif_raw = 0, notif_before = 0;
     std::vector<unsigned> rxq_pmd;  // PMD polling each rx queue
     PortTotals baseline;
     HistogramSnapshot lat_in_base, lat_out_base;
@@ -128,10 +149,11 @@ class Switch {
   void rebalance();
   void publish();
   void setLink(PortRec& p, bool up);
-  void drainLearnRings(bool discard_for_removed, uint16_t removed_index);
+  size_t drainLearnRings(bool discard_for_removed, uint16_t removed_index);
   // Sets each port's at_mac_limit flag from its learned-MAC count.
   void updateMacLimits();
   PortTotals totals(uint16_t index) const;
+  uint64_t guestNotifications(const PortRec& p) const;
   PortTotals current(const PortRec& p) const { return totals(p.dp->index).minus(p.baseline); }
   void latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const;
   nlohmann::json portSummary(const PortRec& p) const;
@@ -144,6 +166,8 @@ class Switch {
   double ticksToUs(uint64_t ticks) const { return static_cast<double>(ticks) * 1e6 / tsc_hz_; }
 
   Config cfg_;
+  const DpdkLog* dpdk_log_ = nullptr;
+  std::vector<std::string> degraded_;
   uint64_t tsc_hz_;
   uint64_t start_tsc_;
   double start_realtime_;
@@ -167,6 +191,7 @@ class Switch {
   StateFile* state_file_ = nullptr;
   std::map<std::string, Unrestored> unrestored_;  // saved ports that could not be recreated
 
+  int wake_fd_ = -1;
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;
 

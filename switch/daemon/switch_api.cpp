@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/switch.h"
 
 namespace rtvs {
@@ -74,11 +75,17 @@ json Switch::portStats(const PortRec& p) const {
   for (unsigned r = 0; r < kNumDropReasons; ++r) drops[kDropReasonNames[r]] = t.drops[r];
   drops["learn_full"] = p.learn_full;
   drops["learn_limited"] = p.learn_limited;
-  return {{"name", p.spec.name},         {"rx_packets", t.rx_packets},
-          {"rx_bytes", t.rx_bytes},      {"tx_packets", t.tx_packets},
-          {"tx_bytes", t.tx_bytes},      {"tx_retries", t.tx_retries},
-          {"drops", drops},              {"link", p.link_up ? "up" : "down"},
-          {"reconnects", p.reconnects},  {"over_budget", t.over_budget}};
+  return {{"name", p.spec.name},
+          {"rx_packets", t.rx_packets},
+          {"rx_bytes", t.rx_bytes},
+          {"tx_packets", t.tx_packets},
+          {"tx_bytes", t.tx_bytes},
+          {"tx_retries", t.tx_retries},
+          {"drops", drops},
+          {"link", p.link_up ? "up" : "down"},
+          {"reconnects", p.reconnects},
+          {"over_budget", t.over_budget},
+          {"guest_notifications", t.guest_notifications}};
 }
 
 json Switch::portObject(const PortRec& p) const {
@@ -237,7 +244,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
   d.add("pmd.show", "", "PMD threads, their rx queues and busy share", [this](const json&) {
     json a = json::array();
     for (const auto& p : pmds_) a.push_back(pmdObject(*p));
-    return json{{"pmds", a}};
+    return json{{"pmds", a}, {"degraded", degraded_}};
   });
   d.add("pmd.perf", "", "PMD iteration time, poll gaps, longest stall", [this](const json&) {
     json a = json::array();
@@ -248,7 +255,10 @@ void Switch::registerMethods(RpcDispatcher& d) {
     json a = json::array();
     for (PortRec* p : selectPorts(params)) a.push_back(portStats(*p));
     return json{{"ports", a},
-                {"mempool", {{"size", cfg_.mbufs}, {"in_use", mempoolInUse()}}}};
+                {"mempool", {{"size", cfg_.mbufs}, {"in_use", mempoolInUse()}}},
+                {"dpdk_log",
+                 {{"lines", dpdk_log_ ? dpdk_log_->lines() : 0},
+                  {"dropped", dpdk_log_ ? dpdk_log_->dropped() : 0}}}};
   });
   d.add("stats.clear", "[port]", "zero port counters (and PMD busy shares)", [this](const json& params) {
     json names = json::array();

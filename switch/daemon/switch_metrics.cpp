@@ -2,6 +2,7 @@
 #include <rte_ethdev.h>
 
 #include "switch/core/metrics.h"
+#include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/switch.h"
 
 namespace rtvs {
@@ -29,6 +30,10 @@ std::string Switch::renderMetrics() const {
                      MetricType::kCounter);
   auto retries = family("rtvswitch_port_tx_retries_total",
                         "Extra transmit attempts on a full egress queue.", MetricType::kCounter);
+  auto notifications = family("rtvswitch_port_guest_notifications_total",
+                              "Guest notifications (eventfd writes by the PMD that wake an "
+                              "interrupt-driven guest) on a vhost port.",
+                              MetricType::kCounter);
   auto drops = family("rtvswitch_port_dropped_packets_total", "Frames dropped, by reason.",
                       MetricType::kCounter);
   auto over = family("rtvswitch_port_over_budget_packets_total",
@@ -55,6 +60,7 @@ std::string Switch::renderMetrics() const {
     tx_p.samples.push_back({l, static_cast<double>(t.tx_packets)});
     tx_b.samples.push_back({l, static_cast<double>(t.tx_bytes)});
     retries.samples.push_back({l, static_cast<double>(t.tx_retries)});
+    notifications.samples.push_back({l, static_cast<double>(t.guest_notifications)});
     for (unsigned r = 0; r < kNumDropReasons; ++r) {
       drops.samples.push_back(
           {{{"port", name}, {"reason", kDropReasonNames[r]}}, static_cast<double>(t.drops[r])});
@@ -106,9 +112,35 @@ std::string Switch::renderMetrics() const {
   auto mbufs = family("rtvswitch_mempool_in_use_mbufs", "Mbufs of the packet pool in use.",
                       MetricType::kGauge);
   mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
+  auto degraded = family("rtvswitch_realtime_degraded_bool",
+                         "1 when the switch runs without a real-time precondition "
+                         "(--allow-degraded); reasons in rtvswitch_realtime_degraded_reason_info.",
+                         MetricType::kGauge);
+  degraded.samples.push_back({{}, degraded_.empty() ? 0.0 : 1.0});
+  auto degraded_reason = family("rtvswitch_realtime_degraded_reason_info",
+                                "A real-time precondition not met, by id (sched-fifo, "
+                                "rt-throttling, fair-server, isolcpus, mlockall).",
+                                MetricType::kGauge);
+  for (const std::string& r : degraded_) {
+    const std::string id = r.substr(0, r.find(':'));
+    bool seen = false;
+    for (const auto& s : degraded_reason.samples) seen = seen || s.labels[0].second == id;
+    if (!seen) degraded_reason.samples.push_back({{{"reason", id}}, 1.0});
+  }
+  auto log_lines =
+      family("rtvswitch_dpdk_log_lines_total", "DPDK log lines passed to the control thread's log.",
+             MetricType::kCounter);
+  log_lines.samples.push_back({{}, dpdk_log_ ? static_cast<double>(dpdk_log_->lines()) : 0.0});
+  auto log_dropped =
+      family("rtvswitch_dpdk_log_dropped_total",
+             "DPDK log lines dropped because the log ring was full.", MetricType::kCounter);
+  log_dropped.samples.push_back({{}, dpdk_log_ ? static_cast<double>(dpdk_log_->dropped()) : 0.0});
 
-  return renderPrometheus({info, rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
-                           residence, busy, idle, iter, gap, stall, fdb, fdb_failed, mbufs});
+  return renderPrometheus({info,          rx_p,      rx_b,     tx_p,       tx_b,
+                           retries,       notifications, drops, over,      link,
+                           reconnects,    residence, busy,     idle,       iter,
+                           gap,           stall,     fdb,      fdb_failed, mbufs,
+                           log_lines,     log_dropped, degraded, degraded_reason});
 }
 
 }  // namespace rtvs

@@ -93,15 +93,16 @@ def call(sock_path, method, params=None, timeout=30.0, req_id=1):
 class Daemon:
     def __init__(self, group, ports=(), args=(), pmd_cores="1", housekeeping="0",
                  memory_mb=256, ready_timeout=60, mbufs=8192, socket_dirs=(), state_file=None,
-                 control=None, socket_dir=None):
+                 control=None, socket_dir=None, wrapper=()):
         self.group = group
         self.control = control or os.path.join(group.tmpdir, "rtvswitch.ctl")
         self.socket_dir = socket_dir or group.tmpdir
         self.prefix = group.prefix("sw")
-        self.argv = [daemon_binary(), "--pmd-cores", pmd_cores, "--housekeeping-cores",
-                     housekeeping, "--control-socket", self.control, "--socket-dir",
-                     self.socket_dir, "--file-prefix", self.prefix, "--memory-mb",
-                     str(memory_mb), "--mbufs", str(mbufs), "--no-mlockall"]
+        # `wrapper`: a command the daemon runs under (e.g. setpriv dropping a capability).
+        self.argv = list(wrapper) + [
+            daemon_binary(), "--pmd-cores", pmd_cores, "--housekeeping-cores", housekeeping,
+            "--control-socket", self.control, "--socket-dir", self.socket_dir, "--file-prefix",
+            self.prefix, "--memory-mb", str(memory_mb), "--mbufs", str(mbufs), "--no-mlockall"]
         for d in socket_dirs:
             self.argv += ["--allowed-socket-dir", d]
         self.state_file = state_file

@@ -137,7 +137,7 @@ host_check_cli() {
   local ctl=$1 rc=0 data=$SRC/tests/data/hostcheck
   "$ctl" host check --root "$data/tuned" --pmd-cores 2-3 --housekeeping-cores 0-1 \
     --pmd-priority 50 --hugepages-mb 1024 --nic 0000:03:00.0 | tee "$TMP/out"
-  grep -q '23 PASS, 0 INFO, 0 WARN, 0 FAIL: ready' "$TMP/out" || fail "tuned fixture not all PASS"
+  grep -q '24 PASS, 0 INFO, 0 WARN, 0 FAIL: ready' "$TMP/out" || fail "tuned fixture not all PASS"
   "$ctl" host check --root "$data/untuned" --pmd-cores 2 --housekeeping-cores 0-1 \
     --pmd-priority 50 --json >"$TMP/json" || rc=$?
   ((rc == 1)) || fail "untuned fixture: exit $rc, expected 1"

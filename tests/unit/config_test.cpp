@@ -110,9 +110,10 @@ TEST(Config, ExampleFileHasEveryKeyAtItsDefault) {
   for (const char* key :
        {"pmd-cores", "housekeeping-cores", "socket-dir", "socket-dir-group", "socket-dir-mode",
         "state-file", "control-socket", "memory-mb", "no-huge", "file-prefix", "mbufs",
-        "mac-aging-sec", "mac-table-size", "log-level", "pmd-priority", "mlockall",
-        "metrics-listen", "eal-args", "control-admin-group", "control-read-group",
-        "allowed-socket-dirs", "dpdk-allow", "control-mutation-rate", "control-mutation-burst"}) {
+        "mac-aging-sec", "mac-table-size", "log-level", "pmd-priority", "mlockall", "realtime",
+        "allow-degraded", "metrics-listen", "eal-args", "control-admin-group",
+        "control-read-group", "allowed-socket-dirs", "dpdk-allow", "control-mutation-rate",
+        "control-mutation-burst"}) {
     EXPECT_THAT(text, HasSubstr(std::string("\n") + key + " = ")) << key;
   }
 }
@@ -126,6 +127,26 @@ TEST(Config, SecurityKeysAreChecked) {
               HasSubstr("control-admin-group: must be a group name"));
   EXPECT_THAT(tomlError("control-mutation-burst = 0\n"), HasSubstr("control-mutation-burst"));
   EXPECT_EQ(loadConfigToml("", "t.toml").dpdk_allow, defaultDpdkAllow());
+}
+
+TEST(Config, RealtimeProfile) {
+  const std::string path = std::string(RTVS_TEST_DATA) + "/../../configs/rtvswitch-rt.toml";
+  const Config rt = loadConfigFile(path);
+  EXPECT_TRUE(rt.realtime);
+  EXPECT_TRUE(rt.mlockall);
+  EXPECT_FALSE(rt.allow_degraded);
+  EXPECT_EQ(rt.pmd_priority, 50);
+  // realtime without a priority means the profile's; with one, that one.
+  EXPECT_EQ(loadConfigToml("realtime = true\n", "t").pmd_priority, kRealtimePmdPriority);
+  EXPECT_EQ(loadConfigToml("realtime = true\npmd-priority = 7\n", "t").pmd_priority, 7);
+  EXPECT_EQ(loadConfigToml("allow-degraded = true\n", "t").allow_degraded, true);
+  try {
+    loadConfigToml("realtime = true\nmlockall = false\n", "t.toml");
+    FAIL() << "realtime without mlockall accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("mlockall: realtime = true needs mlockall = true"));
+  }
+  EXPECT_THROW(loadConfigToml("realtime = 1\n", "t"), ConfigError);
 }
 
 TEST(Config, ExampleFilePortsLoadWhenUncommented) {

@@ -191,7 +191,7 @@ const json kPortStats = json::parse(R"({"name": "vm1", "rx_packets": 1000, "rx_b
   "tx_packets": 990, "tx_bytes": 63360, "tx_retries": 3,
   "drops": {"tx_full": 5, "mtu": 1, "no_mbuf": 0, "learn_full": 7, "link_down": 2, "runt": 1,
             "hairpin": 1, "vlan": 2, "spoof": 3, "mac_limit": 0, "storm": 4,
-            "learn_limited": 1}, "link": "up", "reconnects": 1})");
+            "learn_limited": 1}, "link": "up", "reconnects": 1, "guest_notifications": 12})");
 
 TEST(CtlFormat, PortList) {
   json r = json::parse(R"({"ports": [
@@ -289,11 +289,32 @@ TEST(CtlFormat, PmdShow) {
             "  0  uplink0      1   2.3 %\n");
 }
 
+TEST(CtlFormat, PmdShowDegraded) {
+  json r = json::parse(R"({"pmds": [
+    {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 1, "busy_pct": 0,
+     "rx_packets": 0, "busy_cycles_per_packet": 0, "rxqs": []}],
+    "degraded": ["sched-fifo: pmd 0 on core 1: SCHED_FIFO 50 not applied: Operation not permitted",
+                 "rt-throttling: sched_rt_runtime_us=950000"]})");
+  EXPECT_EQ(formatResult("pmd show", r),
+            "PMD  CORE  SCHED        ITERATIONS   BUSY  RX-PKTS  CYCLES/PKT\n"
+            "  0     1  SCHED_OTHER           1  0.0 %        0         0.0\n"
+            "\n"
+            "no rx queues assigned\n"
+            "\n"
+            "DEGRADED: started with --allow-degraded; real-time preconditions not met:\n"
+            "  sched-fifo: pmd 0 on core 1: SCHED_FIFO 50 not applied: Operation not permitted\n"
+            "  rt-throttling: sched_rt_runtime_us=950000\n");
+  r["degraded"] = json::array();
+  EXPECT_EQ(formatResult("pmd show", r).find("DEGRADED"), std::string::npos);
+}
+
 TEST(CtlFormat, Stats) {
   json r{{"ports", {kPortStats}}, {"mempool", {{"size", 16383}, {"in_use", 2048}}}};
   EXPECT_EQ(formatResult("stats", r),
-            "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  DROPS  RECONNECTS\n"
-            "vm1   up       1000     64000      990     63360           3     19           1\n"
+            "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  DROPS  RECONNECTS  "
+            "GUEST-NOTIFS\n"
+            "vm1   up       1000     64000      990     63360           3     19           1  "
+            "          12\n"
             "\n"
             "drops by reason (packets):\n"
             "PORT  TX_FULL  MTU  NO_MBUF  LINK_DOWN  RUNT  HAIRPIN  VLAN  SPOOF  MAC_LIMIT  STORM  "

@@ -260,3 +260,20 @@ TEST(DaemonArgs, CommandLineSyntaxErrors) {
 
 }  // namespace
 }  // namespace rtvs
+
+namespace rtvs {
+namespace {
+
+TEST(DaemonArgs, RealtimeAndAllowDegraded) {
+  const DaemonArgs rt = parse({"--realtime"});
+  EXPECT_TRUE(rt.config.realtime);
+  EXPECT_EQ(rt.config.pmd_priority, kRealtimePmdPriority);
+  EXPECT_FALSE(rt.config.allow_degraded);
+  EXPECT_EQ(parse({"--realtime", "--pmd-priority", "20"}).config.pmd_priority, 20);
+  EXPECT_TRUE(parse({"--allow-degraded"}).config.allow_degraded);
+  EXPECT_THAT(errorOf({"--realtime", "--no-mlockall"}),
+              HasSubstr("mlockall: realtime = true needs mlockall = true"));
+}
+
+}  // namespace
+}  // namespace rtvs

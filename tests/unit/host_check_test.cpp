@@ -74,7 +74,7 @@ TEST(HostCheck, TunedHostPassesEverything) {
   const HostCheckReport r = runHostCheck(tunedInput());
   Expected all;
   for (const auto& item : r.items) all[item.id] = P;
-  EXPECT_EQ(all.size(), 23u);
+  EXPECT_EQ(all.size(), 24u);
   expectVerdicts(r, all);
   EXPECT_FALSE(r.anyFail());
   // The switch's own PMD threads and the checker itself (proc/self) are not "other threads".
@@ -85,29 +85,14 @@ TEST(HostCheck, TunedHostPassesEverything) {
 
 TEST(HostCheck, UntunedHostWithFifoPmd) {
   const HostCheckReport r = runHostCheck(untunedInput());
-  expectVerdicts(r, {{"pmd-cores", P},
-                     {"isolcpus", F},
-                     {"nohz_full", W},
-                     {"rcu_nocbs", W},
-                     {"pmd-core-threads", F},
-                     {"smt-sibling", W},
-                     {"housekeeping", P},
-                     {"irq-affinity", F},
-                     {"irqbalance", W},
-                     {"rt-throttling", F},
-                     {"timer_migration", W},
-                     {"kthread-priority", F},
-                     {"vcpu-priority", F},
-                     {"ksm", W},
-                     {"swap", W},
-                     {"watchdog", W},
-                     {"nmi-watchdog", W},
-                     {"thp", W},
-                     {"cpu-governor", W},
-                     {"c-states", W},
-                     {"clocksource", W},
-                     {"hugepages", F},
-                     {"preempt-model", W}});
+  expectVerdicts(
+      r,
+      {{"pmd-cores", P},        {"isolcpus", F},      {"nohz_full", W},    {"rcu_nocbs", W},
+       {"pmd-core-threads", F}, {"smt-sibling", W},   {"housekeeping", P}, {"irq-affinity", F},
+       {"irqbalance", W},       {"rt-throttling", F}, {"fair-server", P},  {"timer_migration", W},
+       {"kthread-priority", F}, {"vcpu-priority", F}, {"ksm", W},          {"swap", W},
+       {"watchdog", W},         {"nmi-watchdog", W},  {"thp", W},          {"cpu-governor", W},
+       {"c-states", W},         {"clocksource", W},   {"hugepages", F},    {"preempt-model", W}});
   EXPECT_TRUE(r.anyFail());
   // Per-cpu kthreads are not counted as other threads; the sibling's are.
   const std::string threads = found(r, "pmd-core-threads");
@@ -140,29 +125,14 @@ TEST(HostCheck, UnusualButValidHost) {
   in.housekeeping_cores = {0, 1};
   in.hugepages_mb = 512;
   const HostCheckReport r = runHostCheck(in);
-  expectVerdicts(r, {{"pmd-cores", P},
-                     {"isolcpus", P},
-                     {"nohz_full", W},
-                     {"rcu_nocbs", W},
-                     {"pmd-core-threads", F},
-                     {"smt-sibling", W},
-                     {"housekeeping", P},
-                     {"irq-affinity", P},
-                     {"irqbalance", P},
-                     {"rt-throttling", P},
-                     {"timer_migration", P},
-                     {"kthread-priority", I},
-                     {"vcpu-priority", W},
-                     {"ksm", P},
-                     {"swap", P},
-                     {"watchdog", P},
-                     {"nmi-watchdog", I},
-                     {"thp", I},
-                     {"cpu-governor", P},
-                     {"c-states", P},
-                     {"clocksource", W},
-                     {"hugepages", F},
-                     {"preempt-model", W}});
+  expectVerdicts(
+      r,
+      {{"pmd-cores", P},        {"isolcpus", P},      {"nohz_full", W},    {"rcu_nocbs", W},
+       {"pmd-core-threads", F}, {"smt-sibling", W},   {"housekeeping", P}, {"irq-affinity", P},
+       {"irqbalance", P},       {"rt-throttling", P}, {"fair-server", P},  {"timer_migration", P},
+       {"kthread-priority", I}, {"vcpu-priority", W}, {"ksm", P},          {"swap", P},
+       {"watchdog", P},         {"nmi-watchdog", I},  {"thp", I},          {"cpu-governor", P},
+       {"c-states", P},         {"clocksource", W},   {"hugepages", F},    {"preempt-model", W}});
   // isolcpus from the command line (flags skipped, nothing after "--"), plus a cgroup partition.
   EXPECT_NE(found(r, "isolcpus").find("2-3 (isolcpus=)"), std::string::npos);
   EXPECT_NE(found(r, "isolcpus").find("/sys/fs/cgroup/rt: 4"), std::string::npos);
@@ -185,29 +155,14 @@ TEST(HostCheck, BrokenHostNeverThrowsAndSaysWhatItCannotRead) {
   in.pmd_priority = 50;
   HostCheckReport r;
   ASSERT_NO_THROW(r = runHostCheck(in));
-  expectVerdicts(r, {{"pmd-cores", W},
-                     {"isolcpus", W},
-                     {"nohz_full", W},
-                     {"rcu_nocbs", W},
-                     {"pmd-core-threads", W},
-                     {"smt-sibling", I},
-                     {"housekeeping", W},
-                     {"irq-affinity", W},
-                     {"irqbalance", W},
-                     {"rt-throttling", W},
-                     {"timer_migration", W},
-                     {"kthread-priority", W},
-                     {"vcpu-priority", W},
-                     {"ksm", I},
-                     {"swap", W},
-                     {"watchdog", I},
-                     {"nmi-watchdog", I},
-                     {"thp", I},
-                     {"cpu-governor", I},
-                     {"c-states", I},
-                     {"clocksource", W},
-                     {"hugepages", W},
-                     {"preempt-model", W}});
+  expectVerdicts(
+      r,
+      {{"pmd-cores", W},        {"isolcpus", W},      {"nohz_full", W},    {"rcu_nocbs", W},
+       {"pmd-core-threads", W}, {"smt-sibling", I},   {"housekeeping", W}, {"irq-affinity", W},
+       {"irqbalance", W},       {"rt-throttling", W}, {"fair-server", W},  {"timer_migration", W},
+       {"kthread-priority", W}, {"vcpu-priority", W}, {"ksm", I},          {"swap", W},
+       {"watchdog", I},         {"nmi-watchdog", I},  {"thp", I},          {"cpu-governor", I},
+       {"c-states", I},         {"clocksource", W},   {"hugepages", W},    {"preempt-model", W}});
   EXPECT_FALSE(r.anyFail());
   EXPECT_NE(found(r, "swap").find("cannot read /proc/swaps"), std::string::npos);
   EXPECT_NE(found(r, "irq-affinity").find("cannot read smp_affinity_list of IRQ 5"),
@@ -219,7 +174,7 @@ TEST(HostCheck, MissingRootIsAllUnreadable) {
   in.root = fixture("does-not-exist");
   HostCheckReport r;
   ASSERT_NO_THROW(r = runHostCheck(in));
-  EXPECT_EQ(r.items.size(), 23u);
+  EXPECT_EQ(r.items.size(), 24u);
   for (const auto& item : r.items) {
     EXPECT_TRUE(item.verdict == Verdict::kWarn || item.verdict == Verdict::kInfo) << item.id;
   }
@@ -285,8 +240,58 @@ TEST(HostCheck, TableAndJson) {
   EXPECT_EQ(total, static_cast<int>(r.items.size()));
 
   const std::string tunedTable = formatHostCheckTable(runHostCheck(tunedInput()));
-  EXPECT_NE(tunedTable.find("23 PASS, 0 INFO, 0 WARN, 0 FAIL: ready"), std::string::npos);
+  EXPECT_NE(tunedTable.find("24 PASS, 0 INFO, 0 WARN, 0 FAIL: ready"), std::string::npos);
   EXPECT_EQ(tunedTable.find("fix:"), std::string::npos);
+}
+
+HostCheckInput fairServerInput() {
+  HostCheckInput in = tunedInput();
+  in.root = fixture("fairserver");
+  return in;
+}
+
+TEST(HostCheck, FairServerRuntimeOnAFifoPmdCoreFails) {
+  HostCheckInput in = fairServerInput();
+  in.pmd_cores = {2};
+  const HostCheckReport off = runHostCheck(in);
+  EXPECT_EQ(off.find("fair-server")->verdict, Verdict::kPass) << found(off, "fair-server");
+  EXPECT_NE(found(off, "fair-server").find("Linux 6.12: cpu2 runtime=0 ns"), std::string::npos);
+  in.pmd_cores = {2, 3};
+  const HostCheckReport on = runHostCheck(in);
+  EXPECT_EQ(on.find("fair-server")->verdict, Verdict::kFail);
+  EXPECT_NE(found(on, "fair-server").find("cpu3 runtime=50000000 ns"), std::string::npos);
+  EXPECT_NE(on.find("fair-server")
+                ->remedy.find("echo 0 > /sys/kernel/debug/sched/fair_server/cpu3/runtime"),
+            std::string::npos);
+  // A core without the file (debugfs not mounted, or no such cpu) is assumed on.
+  in.pmd_cores = {2, 4};
+  const HostCheckReport unknown = runHostCheck(in);
+  EXPECT_EQ(unknown.find("fair-server")->verdict, Verdict::kFail);
+  EXPECT_NE(found(unknown, "fair-server").find("cannot read"), std::string::npos);
+  // A SCHED_OTHER PMD is served by the fair server, not preempted by it.
+  in.pmd_priority = 0;
+  EXPECT_EQ(runHostCheck(in).find("fair-server")->verdict, Verdict::kInfo);
+}
+
+TEST(HostCheck, RtPreconditionFailuresOneLineEach) {
+  EXPECT_TRUE(rtPreconditionFailures(tunedInput()).empty());
+  const std::vector<std::string> untuned = rtPreconditionFailures(untunedInput());
+  ASSERT_EQ(untuned.size(), 2u);
+  EXPECT_EQ(untuned[0].rfind("rt-throttling: sched_rt_runtime_us=950000", 0), 0u) << untuned[0];
+  EXPECT_NE(untuned[0].find("(fix: sysctl -w kernel.sched_rt_runtime_us=-1"), std::string::npos);
+  EXPECT_EQ(untuned[1].rfind("isolcpus: ", 0), 0u) << untuned[1];
+  HostCheckInput in = fairServerInput();
+  in.pmd_cores = {2, 3};
+  const std::vector<std::string> fair = rtPreconditionFailures(in);
+  ASSERT_EQ(fair.size(), 1u);
+  EXPECT_EQ(fair[0].rfind("fair-server: Linux 6.12: ", 0), 0u) << fair[0];
+  for (const auto& lines : {untuned, fair}) {
+    for (const auto& l : lines) EXPECT_EQ(l.find('\n'), std::string::npos) << l;
+  }
+  // SCHED_OTHER PMDs have no real-time preconditions.
+  HostCheckInput normal = untunedInput();
+  normal.pmd_priority = 0;
+  EXPECT_TRUE(rtPreconditionFailures(normal).empty());
 }
 
 // This machine is not tuned: the verdicts certain here must say so, and nothing may crash.
@@ -298,7 +303,7 @@ TEST(HostCheck, RealHostCompletesWithUntunedVerdicts) {
   in.pmd_priority = 50;
   HostCheckReport r;
   ASSERT_NO_THROW(r = runHostCheck(in));
-  EXPECT_EQ(r.items.size(), 23u);
+  EXPECT_EQ(r.items.size(), 24u);
   std::ifstream cmdline("/proc/cmdline");
   std::string line;
   std::getline(cmdline, line);

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -123,6 +124,27 @@ TEST_F(RpcServerTest, RoundTripAndSocketMode) {
   EXPECT_EQ(parseResponse(readLine(s, fd), 2), json({{"b", 2}}));
   EXPECT_EQ(parseResponse(readLine(s, fd), 3), json({{"c", 3}}));
   ::close(fd);
+}
+
+// The control thread sleeps in poll() until a client, or a wake fd (link events, scrapes).
+TEST_F(RpcServerTest, WakeFdEndsTheWaitAndIsReset) {
+  RpcServer s(path_, d_);
+  const int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ASSERT_GE(efd, 0);
+  s.addWakeFd(efd);
+  EXPECT_EQ(s.poll(0), 0);
+  std::thread waker([efd] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const uint64_t one = 1;
+    ASSERT_EQ(write(efd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(s.poll(10000), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  waker.join();
+  EXPECT_EQ(s.poll(0), 0);  // read by poll(): not ready again
+  EXPECT_THROW(s.addWakeFd(-1), std::system_error);
+  close(efd);
 }
 
 TEST_F(RpcServerTest, DestructorUnlinksSocket) {

@@ -486,7 +486,7 @@ int guestMain(int argc, char** argv) {
   std::vector<std::string> port_specs;
   unsigned idle_us = 100;
   app.add_option("--port", port_specs,
-                 "path=SOCK[,server=1][,queues=N][,queue_size=N][,mac=MAC][,mtu=N]; "
+                 "path=SOCK[,server=1][,queues=N][,queue_size=N][,mac=MAC][,mtu=N][,rxintr=1]; "
                  "one per guest port, indexes 0, 1, ... in order")
       ->required();
   app.add_option("--file-prefix", eal.file_prefix, "EAL file prefix (unique per process)")

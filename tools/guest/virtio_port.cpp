@@ -99,9 +99,11 @@ PortArgs parsePortArgs(std::string_view spec) {
       }
     } else if (key == "mtu") {
       a.mtu = parseUnsigned(key, val, 68, 9000);
+    } else if (key == "rxintr") {
+      a.rxintr = parseUnsigned(key, val, 0, 1) == 1;
     } else {
       throw std::invalid_argument("port: unknown key '" + key +
-                                  "' (path, server, queues, queue_size, mac, mtu)");
+                                  "' (path, server, queues, queue_size, mac, mtu, rxintr)");
     }
   }
   if (a.path.empty()) throw std::invalid_argument("port path: is required");
@@ -212,6 +214,7 @@ void VirtioPort::configure(uint16_t port_id) {
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   }
+  if (args_.rxintr) conf.intr_conf.rxq = 1;
   const auto q = static_cast<uint16_t>(args_.queues);
   int rc = rte_eth_dev_configure(port_id, q, q, &conf);
   if (rc != 0) {
@@ -229,6 +232,10 @@ void VirtioPort::configure(uint16_t port_id) {
   }
   rc = rte_eth_dev_start(port_id);
   if (rc != 0) throw std::runtime_error(name_ + ": start failed: " + rte_strerror(-rc));
+  for (uint16_t i = 0; args_.rxintr && i < q; ++i) {
+    rc = rte_eth_dev_rx_intr_enable(port_id, i);
+    if (rc != 0) throw std::runtime_error(name_ + ": rx interrupts: " + rte_strerror(-rc));
+  }
 }
 
 void VirtioPort::unplug(uint16_t port_id) noexcept {

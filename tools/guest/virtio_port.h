@@ -33,9 +33,13 @@ struct PortArgs {
   unsigned queue_size = 1024;
   rte_ether_addr mac{};  // a random locally administered address unless given
   unsigned mtu = 1500;
+  // Ask for rx interrupts (virtio's VRING_AVAIL_F_NO_INTERRUPT cleared), as an interrupt-driven
+  // guest kernel does: the switch then notifies (writes the eventfd of) this guest after each
+  // enqueue. The guest still polls; it only makes the switch do what it does for such guests.
+  bool rxintr = false;
 };
 
-// Parses "path=SOCK[,server=1][,queues=N][,queue_size=N][,mac=..][,mtu=N]". Throws
+// Parses "path=SOCK[,server=1][,queues=N][,queue_size=N][,mac=..][,mtu=N][,rxintr=1]". Throws
 // std::invalid_argument naming the key and the reason.
 PortArgs parsePortArgs(std::string_view spec);
 

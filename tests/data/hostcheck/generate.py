@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the host-check fixture trees (tuned/, untuned/, edge/, broken/) next to this file.
+"""Writes the host-check fixture trees (tuned/, untuned/, edge/, broken/, fairserver/) next to this file.
 
 Each tree holds only the /proc and /sys files that switch/core/host_check.cpp reads, modelling a
 host; tests/unit/host_check_test.cpp checks every verdict on each. Rerun after editing:
@@ -149,6 +149,15 @@ def tuned(root):
     write(root, "sys/bus/pci/devices/0000:03:00.0/numa_node", "0\n")
 
 
+def fairserver(root):
+    """The tuned host on Linux 6.12 with debugfs: the fair server is off on cpu 2, on on cpu 3."""
+    tuned(root)
+    write(root, "proc/version", "Linux version 6.12.9-rt-amd64 (debian-kernel@lists.debian.org)"
+          " #1 SMP PREEMPT_RT Debian 6.12.9-1 (2025-01-10)\n")
+    write(root, "sys/kernel/debug/sched/fair_server/cpu2/runtime", "0\n")
+    write(root, "sys/kernel/debug/sched/fair_server/cpu3/runtime", "50000000\n")
+
+
 def untuned(root):
     """The same six cores as installed: nothing tuned, PMD asked on core 2."""
     write(root, "proc/cmdline", "BOOT_IMAGE=/vmlinuz-6.1.0-21-amd64 root=/dev/sda1 ro quiet\n")
@@ -235,7 +244,7 @@ def broken(root):
 
 def main():
     for name, build in [("tuned", tuned), ("untuned", untuned), ("edge", edge),
-                        ("broken", broken)]:
+                        ("broken", broken), ("fairserver", fairserver)]:
         root = os.path.join(HERE, name)
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)

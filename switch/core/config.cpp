@@ -91,18 +91,6 @@ void checkSocketFile(const std::string& path, std::string_view key) {
   }
 }
 
-// A group name as useradd/groupadd accept them (the group's existence is checked at start).
-void checkGroupName(const std::string& name, std::string_view key) {
-  const bool ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-  if (!ok || name.size() > 32 || (!name.empty() && name[0] == '-')) {
-    fail(key, "must be a group name (up to 32 characters of [A-Za-z0-9_.-]) or empty, got " +
-                  quotedValue(name));
-  }
-}
-
 void checkStateFile(const std::string& path, std::string_view key) {
   if (path.empty()) return;
   if (path.front() != '/')

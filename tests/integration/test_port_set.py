@@ -123,7 +123,11 @@ class PortSet(unittest.TestCase):
     def test_set_each_settable_option_under_traffic(self):
         def sets():
             for args in (["mtu=9000"], ["latency-budget-us=250"], ["external-ids:vm-uuid=U1"],
-                         ["external-ids:iface-id="], ["mtu=1500", "latency-budget-us=0"]):
+                         ["external-ids:iface-id="], ["mtu=1500", "latency-budget-us=0"],
+                         ["tag=10"], ["trunks=10,20", "vlan-mode=native-untagged"],
+                         ["allowed-macs=52:54:00:00:00:09", "mac-limit=4"],
+                         ["storm-broadcast-pps=1000", "storm-multicast-pps=1000",
+                          "storm-unknown-unicast-pps=1000"]):
                 self.sw.ctl("port", "set", "c", *args)
                 time.sleep(0.1)
             # On the receiving port itself, too.
@@ -133,6 +137,10 @@ class PortSet(unittest.TestCase):
         c = self.sw.rpc("port.show", {"name": "c"})
         self.assertEqual(c["mtu"], 1500)
         self.assertEqual(c["external_ids"], {"vm-uuid": "U1"})
+        for k, v in (("tag", "10"), ("trunks", "10,20"), ("vlan-mode", "native-untagged"),
+                     ("allowed-macs", "52:54:00:00:00:09"), ("mac-limit", "4"),
+                     ("storm-broadcast-pps", "1000")):
+            self.assertEqual(c["options"].get(k), v, k)
         self.assertEqual(self.sw.rpc("latency.show", {"port": "c"})["ports"][0]
                          ["latency_budget_us"], 0)
         self.assertEqual(self.sw.rpc("port.show", {"name": "b"})["external_ids"], {"role": "rx"})

@@ -20,10 +20,6 @@
 #include <iostream>
 #include <memory>
 
-#ifdef RTVS_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "switch/core/authz.h"
 #include "switch/core/config.h"
 #include "switch/core/host_check.h"
@@ -33,6 +29,7 @@
 #include "switch/daemon/control_api.h"
 #include "switch/daemon/eal_args.h"
 #include "switch/daemon/switch.h"
+#include "switch/daemon/watchdog.h"
 
 namespace {
 
@@ -51,14 +48,6 @@ spdlog::level::level_enum toSpdlog(rtvs::LogLevel l) {
     case rtvs::LogLevel::kOff: return spdlog::level::off;
   }
   return spdlog::level::info;
-}
-
-void notify(const char* state) {
-#ifdef RTVS_HAVE_SYSTEMD
-  sd_notify(0, state);
-#else
-  (void)state;
-#endif
 }
 
 void makeDir(const std::string& dir) {
@@ -169,13 +158,15 @@ int runDaemon(const rtvs::Config& cfg) {
     if (rc == 0) {
       spdlog::info("rtvswitch {} ready: {} PMD(s), {} port(s), control socket {}", RTVS_VERSION,
                    sw->pmdCount(), cfg.ports.size(), cfg.control_socket);
-      notify("READY=1");
+      rtvs::Watchdog watchdog;
+      watchdog.ready(*sw);
       while (!g_stop.load()) {
         server->poll(5);
         sw->poll();
         handoff.serve(*sw);
+        watchdog.tick(*sw);
       }
-      notify("STOPPING=1");
+      watchdog.stopping();
       spdlog::info("stopping");
     }
     metrics.reset();

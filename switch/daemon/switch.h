@@ -73,6 +73,14 @@ class Switch {
   unsigned pmdCount() const { return static_cast<unsigned>(pmds_.size()); }
   uint64_t mempoolInUse() const;
 
+  // For supervision (watchdog.cpp): each PMD's iteration counter and core, ports up and in all.
+  struct Health {
+    std::vector<uint64_t> pmd_iterations;
+    std::vector<unsigned> pmd_cores;
+    unsigned ports = 0, ports_up = 0;
+  };
+  Health health() const;
+
  private:
   struct PortRec {
     PortSpec spec;

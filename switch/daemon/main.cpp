@@ -28,6 +28,7 @@
 #include "switch/core/rpc_server.h"
 #include "switch/daemon/control_api.h"
 #include "switch/daemon/eal_args.h"
+#include "switch/daemon/log_control.h"
 #include "switch/daemon/switch.h"
 #include "switch/daemon/watchdog.h"
 
@@ -36,19 +37,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void onSignal(int) { g_stop.store(true); }
-
-spdlog::level::level_enum toSpdlog(rtvs::LogLevel l) {
-  switch (l) {
-    case rtvs::LogLevel::kTrace: return spdlog::level::trace;
-    case rtvs::LogLevel::kDebug: return spdlog::level::debug;
-    case rtvs::LogLevel::kInfo: return spdlog::level::info;
-    case rtvs::LogLevel::kWarn: return spdlog::level::warn;
-    case rtvs::LogLevel::kError: return spdlog::level::err;
-    case rtvs::LogLevel::kCritical: return spdlog::level::critical;
-    case rtvs::LogLevel::kOff: return spdlog::level::off;
-  }
-  return spdlog::level::info;
-}
 
 void makeDir(const std::string& dir) {
   std::error_code ec;
@@ -143,6 +131,7 @@ int runDaemon(const rtvs::Config& cfg) {
       sw = std::make_unique<rtvs::Switch>(cfg);
       sw->registerMethods(dispatcher);
       rtvs::registerControlMethods(dispatcher, sw->config());
+      rtvs::registerLogMethods(dispatcher);
       server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher, policy);
       for (const auto& spec : cfg.ports) sw->addPort(spec);
       sw->startPmds();
@@ -202,7 +191,7 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("rtvswitch");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(toSpdlog(args.config.log_level));
+  rtvs::applyLogLevel(args.config.log_level, false);  // DPDK's: the EAL's --log-level
 
   struct sigaction sa {};
   sa.sa_handler = onSignal;

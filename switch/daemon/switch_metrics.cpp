@@ -1,5 +1,6 @@
 // Prometheus metrics of the switch, rendered on the control thread (it owns the port table).
 #include <rte_ethdev.h>
+#include <rte_version.h>
 
 #include "switch/core/metrics.h"
 #include "switch/daemon/switch.h"
@@ -34,7 +35,7 @@ std::string Switch::renderMetrics() const {
   auto over = family("rtvswitch_port_over_budget_packets_total",
                      "Frames whose residence time exceeded the port's latency budget.",
                      MetricType::kCounter);
-  auto link = family("rtvswitch_port_link_up_bool", "1 when the port's link is up.",
+  auto link = family("rtvswitch_port_link_up", "1 when the port's link is up, else 0.",
                      MetricType::kGauge);
   auto reconnects = family("rtvswitch_port_link_reconnects_total",
                            "Times the port's link came up again after going down.",
@@ -102,7 +103,11 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
 
-  return renderPrometheus({rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
+  auto build = family("rtvswitch_build_info", "The daemon's version and DPDK's; value 1.",
+                      MetricType::kGauge);
+  build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
+
+  return renderPrometheus({build, rx_p, rx_b, tx_p, tx_b, retries, drops, over, link, reconnects,
                            residence, busy, idle, iter, gap, stall, fdb, fdb_failed, mbufs});
 }
 

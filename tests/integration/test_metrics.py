@@ -75,7 +75,10 @@ class Metrics(unittest.TestCase):
                                     port="b", direction="egress"), tx_b)
         self.assertEqual(self.value(text, "rtvswitch_port_residence_time_seconds_bucket",
                                     port="b", direction="egress", le="+Inf"), tx_b)
-        self.assertEqual(self.value(text, "rtvswitch_port_link_up_bool", port="a"), 1)
+        self.assertEqual(self.value(text, "rtvswitch_port_link_up", port="a"), 1)
+        v = self.sw.rpc("version")
+        self.assertEqual(self.value(text, "rtvswitch_build_info", version=v["version"],
+                                    dpdk=v["dpdk"]), 1)
         # The JSON view of the same histogram.
         lat = self.sw.rpc("latency.show", {"port": "b"})["ports"][0]
         self.assertEqual(lat["egress"]["count"], tx_b)

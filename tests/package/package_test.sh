@@ -64,9 +64,15 @@ grep -q "systemd-sysusers" <<<"$postinst" || fail "postinst does not create the 
 
 step "clean $SUITE root (mmdebstrap minbase)"
 ROOT=$WORK/root
-mmdebstrap --quiet --variant=minbase --mode=root "$SUITE" "$ROOT" \
-  http://deb.debian.org/debian > "$WORK/mmdebstrap.log" 2>&1 ||
+# Packages this host's apt already downloaded (setup.sh's) are hard-linked into the root's
+# cache, so apt fetches only the others from deb.debian.org; the package lists stay for apt.
+host_cache() { ln -f /var/cache/apt/archives/*.deb "$1/var/cache/apt/archives/" 2>/dev/null || true; }
+mmdebstrap --quiet --variant=minbase --mode=root --skip=cleanup/apt/lists \
+  --skip=essential/unlink --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+  --setup-hook='ln -f /var/cache/apt/archives/*.deb "$1/var/cache/apt/archives/" 2>/dev/null || true' \
+  "$SUITE" "$ROOT" http://deb.debian.org/debian > "$WORK/mmdebstrap.log" 2>&1 ||
   { tail -20 "$WORK/mmdebstrap.log"; fail "mmdebstrap failed"; }
+host_cache "$ROOT"
 cp "$deb" "$ROOT/tmp/rtvswitch.deb"
 in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
 

@@ -11,13 +11,20 @@ LogLevel g_level = LogLevel::kInfo;
 
 spdlog::level::level_enum toSpdlog(LogLevel l) {
   switch (l) {
-    case LogLevel::kTrace: return spdlog::level::trace;
-    case LogLevel::kDebug: return spdlog::level::debug;
-    case LogLevel::kInfo: return spdlog::level::info;
-    case LogLevel::kWarn: return spdlog::level::warn;
-    case LogLevel::kError: return spdlog::level::err;
-    case LogLevel::kCritical: return spdlog::level::critical;
-    case LogLevel::kOff: return spdlog::level::off;
+    case LogLevel::kTrace:
+      return spdlog::level::trace;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kCritical:
+      return spdlog::level::critical;
+    case LogLevel::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -31,18 +38,24 @@ nlohmann::json levels() {
 unsigned dpdkLogLevel(LogLevel level) noexcept {
   switch (level) {
     case LogLevel::kTrace:
-    case LogLevel::kDebug: return RTE_LOG_INFO;  // DPDK's debug floods the log from every driver
+    case LogLevel::kDebug:
+      return RTE_LOG_INFO;  // DPDK's debug floods the log from every driver
     case LogLevel::kInfo:
-    case LogLevel::kWarn: return RTE_LOG_NOTICE;
-    default: return RTE_LOG_ERR;
+    case LogLevel::kWarn:
+      return RTE_LOG_NOTICE;
+    default:
+      return RTE_LOG_ERR;
   }
 }
 
 const char* dpdkLogLevelName(LogLevel level) noexcept {
   switch (dpdkLogLevel(level)) {
-    case RTE_LOG_INFO: return "info";
-    case RTE_LOG_NOTICE: return "notice";
-    default: return "error";
+    case RTE_LOG_INFO:
+      return "info";
+    case RTE_LOG_NOTICE:
+      return "notice";
+    default:
+      return "error";
   }
 }
 
@@ -59,9 +72,8 @@ void applyLogLevel(LogLevel level, bool dpdk_too) {
 LogLevel currentLogLevel() noexcept { return g_level; }
 
 void registerLogMethods(RpcDispatcher& d) {
-  d.add("log.show", "", "the daemon's log level and DPDK's", [](const nlohmann::json&) {
-    return levels();
-  });
+  d.add("log.show", "", "the daemon's log level and DPDK's",
+        [](const nlohmann::json&) { return levels(); });
   d.add("log.set", "level", "set the log level (the daemon's and DPDK's) at run time",
         [](const nlohmann::json& params) {
           if (!params.is_object() || !params.contains("level") || !params["level"].is_string()) {

@@ -54,8 +54,10 @@ void Watchdog::ready(const Switch& sw) {
   last_status_ = status(sw, {});
   send("READY=1\nSTATUS=" + last_status_);
   if (interval_.count() > 0) {
-    spdlog::info("systemd watchdog: {} ms, pinged while the control loop runs and every PMD "
-                 "iterates", interval_.count() / 1000);
+    spdlog::info(
+        "systemd watchdog: {} ms, pinged while the control loop runs and every PMD "
+        "iterates",
+        interval_.count() / 1000);
   }
 }
 

@@ -6,7 +6,8 @@
 #include "switch/core/ctl_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"vswitchctl: control a running rtvswitch"};
+  CLI::App app{"vswitchctl: control a running rtvswitch", "vswitchctl"};
+  app.set_version_flag("--version", std::string("vswitchctl ") + RTVS_VERSION);
   rtvs::CtlCli ctl(app);
   // Local commands (no daemon needed) register on `app` here.
   rtvs::addHostCheckCommand(app);

@@ -40,6 +40,7 @@ PACKAGES=(
   python3-neutron neutron-server python3-nova python3-os-vif python3-openstacksdk
   python3-oslotest python3-flake8 python3-pymysql rabbitmq-server mariadb-server
   libvirt-daemon-system libxml2-utils
+  debhelper help2man lintian mmdebstrap ccache
 )
 
 if [ "$DO_INSTALL" = 1 ]; then

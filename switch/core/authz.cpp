@@ -26,6 +26,7 @@ const std::vector<std::string_view>& readMethods() noexcept {
   static const std::vector<std::string_view> kRead = {
       "version",  "list-commands", "control.show", "port.list",  "port.show",
       "fdb.show", "pmd.show",      "pmd.perf",     "stats.show", "latency.show",
+      "port.xstats", "log.show",
   };
   return kRead;
 }

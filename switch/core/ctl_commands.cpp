@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "switch/core/config.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/rpc_client.h"
@@ -371,6 +372,14 @@ std::string formatPmdPerf(const json& r) {
   return out;
 }
 
+std::string formatXstats(const json& r) {
+  const json& xs = member(r, "xstats");
+  if (!xs.is_array() || xs.empty()) return "no extended statistics\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : xs) rows.push_back({field(x, "name"), field(x, "value")});
+  return formatTable({"XSTAT", "VALUE"}, "lr", rows);
+}
+
 std::string formatCleared(const char* what, const json& r) {
   const json& names = member(r, "cleared");
   if (!names.is_array() || names.empty()) return std::string("no ports: no ") + what + " cleared\n";
@@ -559,6 +568,10 @@ std::string formatResult(const std::string& verb, const json& result) {
   if (verb == "latency show") return formatLatencyShow(result);
   if (verb == "latency clear") return formatCleared("latency", result);
   if (verb == "pmd perf") return formatPmdPerf(result);
+  if (verb == "port xstats") return formatXstats(result);
+  if (verb == "log level") {
+    return "log level " + field(result, "level") + " (DPDK " + field(result, "dpdk") + ")\n";
+  }
   return formatTree(result);
 }
 
@@ -648,6 +661,11 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   show->add_option("NAME", name_, "Port name")->required();
   set(show, "port show", [this] { return std::vector<CtlCall>{{"port.show", {{"name", name_}}}}; });
 
+  CLI::App* xstats = port->add_subcommand("xstats", "The port's DPDK extended statistics");
+  xstats->add_option("NAME", name_, "Port name")->required();
+  set(xstats, "port xstats",
+      [this] { return std::vector<CtlCall>{{"port.xstats", {{"name", name_}}}}; });
+
   CLI::App* fdb = app.add_subcommand("fdb", "The learned MAC table");
   fdb->require_subcommand(1);
   CLI::App* fdb_show = fdb->add_subcommand("show", "Learned MAC addresses");
@@ -701,6 +719,21 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   control->require_subcommand(1);
   set(control->add_subcommand("show", "Your role, the rate limit, device and socket policy"),
       "control show", no_params("control.show"));
+
+  CLI::App* log = app.add_subcommand("log", "The daemon's log");
+  log->require_subcommand(1);
+  CLI::App* log_level = log->add_subcommand(
+      "level", "Show the log level, or set it (the daemon's and DPDK's): log level [LEVEL]");
+  log_level->add_option("LEVEL", level_, "trace, debug, info, warn, error, critical or off");
+  set(log_level, "log level", [this] {
+    if (level_.empty()) return std::vector<CtlCall>{{"log.show", nullptr}};
+    try {
+      parseLogLevel(level_, "LEVEL");
+    } catch (const ConfigError& e) {
+      throw CLI::ValidationError(e.what());
+    }
+    return std::vector<CtlCall>{{"log.set", {{"level", level_}}}};
+  });
 
   set(app.add_subcommand("version", "vswitchctl's and the daemon's versions"), "version",
       no_params("version"));

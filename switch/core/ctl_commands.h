@@ -67,7 +67,7 @@ class CtlCli {
   CtlGlobals globals_;
   CtlCommand command_;
   // Bound to CLI11 options.
-  std::string name_, port_;
+  std::string name_, port_, level_;
   int vlan_ = -1;
   std::vector<std::string> options_, filters_;
   bool clear_ = false, histogram_ = false, may_exist_ = false, if_exists_ = false;

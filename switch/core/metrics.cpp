@@ -179,9 +179,10 @@ void validateMetricName(const std::string& name, MetricType type) {
     ++words;
     start = end + 1;
   }
-  // Info metrics (constant 1, identity in the labels) are rtvswitch_<subsystem>_info.
-  const bool info = type == MetricType::kGauge && endsWith(rest, "_info") && words == 2;
-  if (words < 3 && !info) fail(name, "name must be rtvswitch_<subsystem>_<name>_<unit>");
+  // Info metrics (value 1, facts in labels) are rtvswitch_<subsystem>_info, as build_info.
+  const bool info = endsWith(rest, "_info");
+  if (info && type != MetricType::kGauge) fail(name, "an _info metric is a gauge");
+  if (words < (info ? 2u : 3u)) fail(name, "name must be rtvswitch_<subsystem>_<name>_<unit>");
 }
 
 std::string renderPrometheus(const std::vector<MetricFamily>& families) {

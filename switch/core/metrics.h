@@ -46,7 +46,8 @@ inline constexpr std::array<uint64_t, 18> kLatencyBoundsNs = {
     1'000'000, 2'500'000, 5'000'000, 10'000'000, 100'000'000, 1'000'000'000};
 
 // Throws std::invalid_argument naming the family and the reason when the model is invalid: a
-// name not of the form rtvswitch_<subsystem>_<name>_<unit> (lowercase [a-z0-9] words), a counter
+// name not of the form rtvswitch_<subsystem>_<name>_<unit> (lowercase [a-z0-9] words) or, for an
+// info gauge, rtvswitch_<subsystem>[_<name>]_info, a counter
 // not ending in _total, a histogram not ending in _seconds, a reserved suffix, a duplicate family,
 // a bad or duplicate label name, a duplicate label set, a negative or NaN counter, samples of the
 // wrong kind for the type, or ticks_per_sec 0.

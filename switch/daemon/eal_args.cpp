@@ -1,5 +1,7 @@
 #include "switch/daemon/eal_args.h"
 
+#include "switch/daemon/log_control.h"
+
 #include <sched.h>
 
 #include <cerrno>
@@ -22,15 +24,7 @@ std::vector<std::string> ealArgs(const Config& cfg, const std::string& argv0) {
     // /var/run/dpdk even after a SIGKILL.
     a.insert(a.end(), {"--in-memory", "-m", std::to_string(cfg.memory_mb)});
   }
-  const char* dpdk_level = "notice";
-  switch (cfg.log_level) {
-    case LogLevel::kTrace:
-    case LogLevel::kDebug: dpdk_level = "info"; break;
-    case LogLevel::kInfo:
-    case LogLevel::kWarn: dpdk_level = "notice"; break;
-    default: dpdk_level = "error"; break;
-  }
-  a.insert(a.end(), {"--log-level", std::string("*:") + dpdk_level});
+  a.insert(a.end(), {"--log-level", std::string("*:") + dpdkLogLevelName(cfg.log_level)});
   a.insert(a.end(), cfg.eal_args.begin(), cfg.eal_args.end());
   return a;
 }

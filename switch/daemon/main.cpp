@@ -23,10 +23,6 @@
 #include <memory>
 #include <vector>
 
-#ifdef RTVS_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "switch/core/authz.h"
 #include "switch/core/config.h"
 #include "switch/core/control_pacer.h"
@@ -38,34 +34,15 @@
 #include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/eal_args.h"
 #include "switch/daemon/state_file.h"
+#include "switch/daemon/log_control.h"
 #include "switch/daemon/switch.h"
+#include "switch/daemon/watchdog.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 
 void onSignal(int) { g_stop.store(true); }
-
-spdlog::level::level_enum toSpdlog(rtvs::LogLevel l) {
-  switch (l) {
-    case rtvs::LogLevel::kTrace: return spdlog::level::trace;
-    case rtvs::LogLevel::kDebug: return spdlog::level::debug;
-    case rtvs::LogLevel::kInfo: return spdlog::level::info;
-    case rtvs::LogLevel::kWarn: return spdlog::level::warn;
-    case rtvs::LogLevel::kError: return spdlog::level::err;
-    case rtvs::LogLevel::kCritical: return spdlog::level::critical;
-    case rtvs::LogLevel::kOff: return spdlog::level::off;
-  }
-  return spdlog::level::info;
-}
-
-void notify(const char* state) {
-#ifdef RTVS_HAVE_SYSTEMD
-  sd_notify(0, state);
-#else
-  (void)state;
-#endif
-}
 
 void makeDir(const std::string& dir) {
   std::error_code ec;
@@ -224,6 +201,7 @@ int runDaemon(const rtvs::Config& cfg) {
       sw->setDpdkLog(&dpdk_log);
       sw->registerMethods(dispatcher);
       rtvs::registerControlMethods(dispatcher, sw->config());
+      rtvs::registerLogMethods(dispatcher);
       server = std::make_unique<rtvs::RpcServer>(cfg.control_socket, dispatcher, policy);
       server->addWakeFd(sw->wakeFd());
       handoff.setWake([s = sw.get()] { s->wake(); });
@@ -260,7 +238,8 @@ int runDaemon(const rtvs::Config& cfg) {
     if (rc == 0) {
       spdlog::info("rtvswitch {} ready: {} PMD(s), {} port(s), control socket {}", RTVS_VERSION,
                    sw->pmdCount(), n_ports, cfg.control_socket);
-      notify("READY=1");
+      rtvs::Watchdog watchdog;
+      watchdog.ready(*sw);
       // The control thread sleeps until a client, a link change or a scrape wakes it, or the
       // pacer's timeout passes: every 1 ms while PMDs post learn events (they cannot wake it),
       // backing off to 100 ms when idle.
@@ -271,8 +250,9 @@ int runDaemon(const rtvs::Config& cfg) {
         dpdk_log.drain();
         handoff.serve(*sw);
         pacer.roundDone(busy || woken);
+        watchdog.tick(*sw);
       }
-      notify("STOPPING=1");
+      watchdog.stopping();
       spdlog::info("stopping");
     }
     metrics.reset();
@@ -304,7 +284,7 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("rtvswitch");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(toSpdlog(args.config.log_level));
+  rtvs::applyLogLevel(args.config.log_level, false);  // DPDK's: the EAL's --log-level
 
   struct sigaction sa {};
   sa.sa_handler = onSignal;

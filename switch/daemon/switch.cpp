@@ -188,6 +188,19 @@ void Switch::stopPmds() {
 
 uint64_t Switch::mempoolInUse() const { return rte_mempool_in_use_count(pool_); }
 
+Switch::Health Switch::health() const {
+  Health h;
+  for (const auto& pmd : pmds_) {
+    h.pmd_iterations.push_back(pmd->stats().iterations.get());
+    h.pmd_cores.push_back(pmd->core());
+  }
+  for (const auto& [name, p] : ports_) {
+    ++h.ports;
+    if (p->link_up) ++h.ports_up;
+  }
+  return h;
+}
+
 // Builds a new snapshot from the port records and publishes it; the old one is freed once every
 // PMD has passed a quiescent state (it may still be reading it until then).
 void Switch::publish() {

@@ -102,6 +102,14 @@ class Switch {
   // "<id>: <reason>": shown by pmd.show and the metrics.
   void setDegraded(std::vector<std::string> reasons) { degraded_ = std::move(reasons); }
 
+  // For supervision (watchdog.cpp): each PMD's iteration counter and core, ports up and in all.
+  struct Health {
+    std::vector<uint64_t> pmd_iterations;
+    std::vector<unsigned> pmd_cores;
+    unsigned ports = 0, ports_up = 0;
+  };
+  Health health() const;
+
  private:
   struct PortRec {
     PortSpec spec;

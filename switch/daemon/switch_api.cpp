@@ -197,6 +197,27 @@ void Switch::registerMethods(RpcDispatcher& d) {
     return json{{"commands", cmds}};
   });
   registerPortMethods(d);
+  d.add("port.xstats", "name", "the port's ethdev extended statistics (DPDK xstats)",
+        [this](const json& params) {
+          const std::string name = optString(params, "name");
+          if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
+          const PortRec& p = findPort(name);
+          const uint16_t id = p.dp->port_id;
+          // The driver's counters, in its order; read on the control thread (a PMD never
+          // calls the stats functions).
+          const int n = rte_eth_xstats_get_names(id, nullptr, 0);
+          std::vector<rte_eth_xstat_name> names(n > 0 ? n : 0);
+          std::vector<rte_eth_xstat> values(names.size());
+          if (n < 0 || rte_eth_xstats_get_names(id, names.data(), n) != n ||
+              rte_eth_xstats_get(id, values.data(), n) != n) {
+            throw RpcError(rpc_code::kFailed, "port \"" + name + "\": cannot read xstats");
+          }
+          json a = json::array();
+          for (const rte_eth_xstat& x : values) {
+            a.push_back({{"name", names.at(x.id).name}, {"value", x.value}});
+          }
+          return json{{"name", name}, {"ethdev", id}, {"xstats", a}};
+        });
   d.add("fdb.show", "[port] [vlan]", "the learned MAC table (per VLAN)", [this](const json& params) {
     const std::string only = optString(params, "port");
     int only_index = -1;

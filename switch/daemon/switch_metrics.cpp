@@ -1,5 +1,6 @@
 // Prometheus metrics of the switch, rendered on the control thread (it owns the port table).
 #include <rte_ethdev.h>
+#include <rte_version.h>
 
 #include "switch/core/metrics.h"
 #include "switch/daemon/dpdk_log.h"
@@ -39,7 +40,7 @@ std::string Switch::renderMetrics() const {
   auto over = family("rtvswitch_port_over_budget_packets_total",
                      "Frames whose residence time exceeded the port's latency budget.",
                      MetricType::kCounter);
-  auto link = family("rtvswitch_port_link_up_bool", "1 when the port's link is up.",
+  auto link = family("rtvswitch_port_link_up", "1 when the port's link is up, else 0.",
                      MetricType::kGauge);
   auto reconnects = family("rtvswitch_port_link_reconnects_total",
                            "Times the port's link came up again after going down.",
@@ -136,11 +137,15 @@ std::string Switch::renderMetrics() const {
              "DPDK log lines dropped because the log ring was full.", MetricType::kCounter);
   log_dropped.samples.push_back({{}, dpdk_log_ ? static_cast<double>(dpdk_log_->dropped()) : 0.0});
 
-  return renderPrometheus({info,          rx_p,      rx_b,     tx_p,       tx_b,
-                           retries,       notifications, drops, over,      link,
-                           reconnects,    residence, busy,     idle,       iter,
-                           gap,           stall,     fdb,      fdb_failed, mbufs,
-                           log_lines,     log_dropped, degraded, degraded_reason});
+  auto build = family("rtvswitch_build_info", "The daemon's version and DPDK's; value 1.",
+                      MetricType::kGauge);
+  build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
+
+  return renderPrometheus({build,         info,      rx_p,     rx_b,       tx_p,
+                           tx_b,          retries,   notifications, drops, over,
+                           link,          reconnects, residence, busy,     idle,
+                           iter,          gap,       stall,    fdb,        fdb_failed,
+                           mbufs,         log_lines, log_dropped, degraded, degraded_reason});
 }
 
 }  // namespace rtvs

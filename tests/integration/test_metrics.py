@@ -75,11 +75,14 @@ class Metrics(unittest.TestCase):
                                     port="b", direction="egress"), tx_b)
         self.assertEqual(self.value(text, "rtvswitch_port_residence_time_seconds_bucket",
                                     port="b", direction="egress", le="+Inf"), tx_b)
-        self.assertEqual(self.value(text, "rtvswitch_port_link_up_bool", port="a"), 1)
+        self.assertEqual(self.value(text, "rtvswitch_port_link_up", port="a"), 1)
         # Not degraded; DPDK's log lines counted, none dropped.
         self.assertRegex(text, r"(?m)^rtvswitch_realtime_degraded_bool 0$")
         self.assertRegex(text, r"(?m)^rtvswitch_dpdk_log_dropped_total 0$")
         self.assertRegex(text, r"(?m)^rtvswitch_dpdk_log_lines_total [0-9]")
+        v = self.sw.rpc("version")
+        self.assertEqual(self.value(text, "rtvswitch_build_info", version=v["version"],
+                                    dpdk=v["dpdk"]), 1)
         # The JSON view of the same histogram.
         lat = self.sw.rpc("latency.show", {"port": "b"})["ports"][0]
         self.assertEqual(lat["egress"]["count"], tx_b)

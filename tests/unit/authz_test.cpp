@@ -11,12 +11,13 @@ using nlohmann::json;
 
 TEST(Authz, RoleTable) {
   for (const char* m : {"version", "list-commands", "control.show", "port.list", "port.show",
-                        "fdb.show", "pmd.show", "pmd.perf", "stats.show", "latency.show"}) {
+                        "fdb.show", "pmd.show", "pmd.perf", "stats.show", "latency.show",
+                        "port.xstats", "log.show"}) {
     EXPECT_EQ(methodRole(m), Role::kRead) << m;
   }
   // State-changing methods, and any method not listed (default deny).
   for (const char* m : {"port.add", "port.del", "port.set", "fdb.flush", "stats.clear",
-                        "latency.clear", "some.future.method", ""}) {
+                        "latency.clear", "log.set", "some.future.method", ""}) {
     EXPECT_EQ(methodRole(m), Role::kAdmin) << m;
   }
   EXPECT_STREQ(roleName(Role::kAdmin), "admin");

@@ -93,6 +93,10 @@ TEST(CtlArgs, EveryVerbMapsToItsMethod) {
               {{"latency.show", {{"port", "vm1"}, {"histogram", true}}}});
   expectCalls({"latency", "clear"}, "latency clear", {{"latency.clear", nullptr}});
   expectCalls({"latency", "clear", "vm1"}, "latency clear", {{"latency.clear", {{"port", "vm1"}}}});
+  expectCalls({"port", "xstats", "nic0"}, "port xstats", {{"port.xstats", {{"name", "nic0"}}}});
+  expectCalls({"log", "level"}, "log level", {{"log.show", nullptr}});
+  expectCalls({"log", "level", "debug", "--json"}, "log level",
+              {{"log.set", {{"level", "debug"}}}});
   expectCalls({"version"}, "version", {{"version", nullptr}});
   expectCalls({"list-commands"}, "list-commands", {{"list-commands", nullptr}});
   expectCalls({"control", "show"}, "control show", {{"control.show", nullptr}});
@@ -128,14 +132,14 @@ void expectUsage(std::vector<std::string> args, const std::string& err) {
 }
 
 TEST(CtlArgs, UsageErrors) {
-  const std::string verbs = "port, fdb, pmd, stats, latency, control, version, list-commands";
+  const std::string verbs = "port, fdb, pmd, stats, latency, control, log, version, list-commands";
   expectUsage({}, "a command is needed: " + verbs);
   expectUsage({"--json"}, "a command is needed: " + verbs);
   expectUsage({"bogus"}, "unknown command 'bogus' (commands: " + verbs + ")");
-  expectUsage({"port"}, "'port' needs a command: add, del, set, list, show");
+  expectUsage({"port"}, "'port' needs a command: add, del, set, list, show, xstats");
   expectUsage({"port", "rename"},
               "unknown command 'port rename' (commands of 'port': add, del, set, "
-              "list, show)");
+              "list, show, xstats)");
   expectUsage({"port", "set", "vm1"}, "OPTIONS is required");
   expectUsage({"port", "set", "vm1", "external-ids:=1"},
               "'external-ids:': missing key after external-ids:");
@@ -143,6 +147,11 @@ TEST(CtlArgs, UsageErrors) {
               "external id 'a' given twice");
   expectUsage({"port", "list", "--external-id", "nokey"},
               "--external-id: expected KEY=VALUE, got 'nokey'");
+  expectUsage({"port", "xstats"}, "NAME is required");
+  expectUsage({"log"}, "'log' needs a command: level");
+  expectUsage({"log", "level", "loud"},
+              "LEVEL: must be one of trace, debug, info, warn, error, critical, off; got \"loud\"");
+  expectUsage({"log", "level", "info", "x"}, "The following argument was not expected: x");
   expectUsage({"fdb"}, "'fdb' needs a command: show, flush");
   expectUsage({"pmd", "stop"}, "unknown command 'pmd stop' (commands of 'pmd': show, perf)");
   expectUsage({"latency"}, "'latency' needs a command: show, clear");
@@ -439,6 +448,21 @@ TEST(CtlFormat, PmdPerf) {
             "longest stall: the longest poll gap since start\n"
             "TSC 2.400 GHz\n");
   EXPECT_EQ(formatResult("pmd perf", json::parse(R"({"pmds": []})")), "no PMD threads\n");
+}
+
+TEST(CtlFormat, XstatsAndLogLevel) {
+  EXPECT_EQ(formatResult("port xstats",
+                         json{{"name", "a"},
+                              {"ethdev", 0},
+                              {"xstats", {{{"name", "rx_good_packets"}, {"value", 12}},
+                                          {{"name", "rx_q0_size_64_packets"}, {"value", 3}}}}}),
+            "XSTAT                  VALUE\n"
+            "rx_good_packets           12\n"
+            "rx_q0_size_64_packets      3\n");
+  EXPECT_EQ(formatResult("port xstats", json{{"xstats", json::array()}}),
+            "no extended statistics\n");
+  EXPECT_EQ(formatResult("log level", json{{"level", "debug"}, {"dpdk", "info"}}),
+            "log level debug (DPDK info)\n");
 }
 
 TEST(CtlFormat, LatencyClear) {

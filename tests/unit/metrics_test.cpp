@@ -173,7 +173,12 @@ TEST(Metrics, RejectsBadNames) {
   expectRejected(
       MetricFamily{"rtvswitch_pmd_latency_ticks", "Help.", MetricType::kHistogram, {}, {}},
       "must end in '_seconds'");
+  expectRejected(gauge("rtvswitch_info"), "rtvswitch_<subsystem>_<name>_<unit>");
+  expectRejected(MetricFamily{"rtvswitch_build_info_total", "Help.", MetricType::kCounter, {}, {}},
+                 "an _info metric is a gauge");
   EXPECT_NO_THROW(validateMetricName("rtvswitch_port_rx_packets_total", MetricType::kCounter));
+  EXPECT_NO_THROW(validateMetricName("rtvswitch_build_info", MetricType::kGauge));
+  EXPECT_NO_THROW(validateMetricName("rtvswitch_port_info", MetricType::kGauge));
   // Info metrics: a gauge rtvswitch_<subsystem>_info, no unit.
   EXPECT_NO_THROW(validateMetricName("rtvswitch_port_info", MetricType::kGauge));
   expectRejected(MetricFamily{"rtvswitch_port_state", "Help.", MetricType::kGauge, {}, {}},

@@ -44,7 +44,8 @@ prefix=unit-test-$$
 ctl=$run/rtvswitch.ctl
 setpriv --bounding-set=-all,"$caps" --inh-caps=-all --no-new-privs \
   "$ROOT$bin" --pmd-cores 1 --housekeeping-cores 0 --control-socket "$ctl" --socket-dir "$run" \
-  --file-prefix "$prefix" --memory-mb 256 --mbufs 8192 > "$WORK/daemon.log" 2>&1 &
+  --file-prefix "$prefix" --memory-mb 256 --mbufs 8192 --state-file "$WORK/ports.json" \
+  > "$WORK/daemon.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -103,13 +103,20 @@ libvirt_xml() {
 
 systemd_unit() {
   command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
-  # The daemon is not installed here: verify the unit with an existing binary in its place.
-  sed 's#/usr/local/bin/rtvswitch#/bin/true#g' "$SRC/configs/rtvswitch.service" >"$TMP/rtvswitch.service"
-  systemd-analyze verify "$TMP/rtvswitch.service"
-  for want in Type=notify After=dev-hugepages.mount LimitMEMLOCK=infinity CPUAffinity= \
-    "ExecStart=/usr/local/bin/rtvswitch --config /etc/rtvswitch/rtvswitch.toml"; do
+  # The unit is a template (cmake --install fills in the paths) and the daemon is not installed
+  # here: verify it with the paths filled in and an existing binary in the daemon's place.
+  sed -e 's#@CMAKE_INSTALL_FULL_SBINDIR@/rtvswitch#/bin/true#g' \
+    -e 's#@RTVS_CONFIG_DIR@#/etc/rtvswitch#g' \
+    -e 's#@CMAKE_INSTALL_FULL_DOCDIR@#/usr/share/doc/rtvswitch#g' \
+    "$SRC/configs/rtvswitch.service" >"$TMP/rtvswitch.service"
+  systemd-analyze verify --man=no "$TMP/rtvswitch.service"
+  for want in Type=notify WatchdogSec= After=dev-hugepages.mount LimitMEMLOCK=infinity \
+    StateDirectory=rtvswitch RuntimeDirectory=rtvswitch \
+    "ExecStart=@CMAKE_INSTALL_FULL_SBINDIR@/rtvswitch --config @RTVS_CONFIG_DIR@/rtvswitch.toml"; do
     grep -qF -- "$want" "$SRC/configs/rtvswitch.service" || fail "rtvswitch.service lacks $want"
   done
+  # The daemon pins its threads from the config file: no CPU list in the unit.
+  ! grep -q '^CPUAffinity=' "$SRC/configs/rtvswitch.service" || fail "rtvswitch.service has CPUAffinity="
 }
 
 yaml_files() {

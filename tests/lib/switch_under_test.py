@@ -289,10 +289,13 @@ class RtvswitchSwitch(SwitchUnderTest):
         try:
             # The guests' sockets live in their own directories: allow those (the daemon
             # confines vhost-user socket paths to the directories it is given).
-            dirs = sorted({os.path.dirname(os.path.abspath(p)) for p in self.ports.values()})
-            self.daemon = rs.Daemon(self._group, ports=specs, args=self.extra, socket_dirs=dirs)
+            self.daemon = rs.Daemon(self._group, ports=specs, args=self.extra,
+                                    socket_dirs=self._socket_dirs())
         except RuntimeError as e:
             raise SwitchError(str(e)) from None
+
+    def _socket_dirs(self):
+        return sorted({os.path.dirname(os.path.abspath(p)) for p in self.ports.values()})
 
     def use_runtime_ports(self, state_file, external_ids=True):
         """Replaces the daemon by one with no ports on its command line and `state_file` as its
@@ -302,7 +305,8 @@ class RtvswitchSwitch(SwitchUnderTest):
         old.kill()
         dp.cleanup_prefix(old.prefix)
         try:
-            self.daemon = rs.Daemon(self._group, args=self.extra, state_file=state_file)
+            self.daemon = rs.Daemon(self._group, args=self.extra, state_file=state_file,
+                                    socket_dirs=self._socket_dirs())
         except RuntimeError as e:
             raise SwitchError(str(e)) from None
         for name, path in self.ports.items():

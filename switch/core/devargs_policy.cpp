@@ -207,7 +207,10 @@ void checkDevargsAllowed(std::string_view devargs, const std::vector<DevargsRule
     if (!device_ok) continue;
     if (r.any_option) return;
     std::string bad;
-    for (const auto& [key, value] : d.args) {
+    for (const auto& kv : d.args) {
+      // Named copies, not a structured binding: clang before 16 cannot capture those.
+      const std::string& key = kv.first;
+      const std::string& value = kv.second;
       const auto o = std::find_if(r.options.begin(), r.options.end(),
                                   [&](const DevargsRule::Option& o) { return o.key == key; });
       if (o == r.options.end()) {

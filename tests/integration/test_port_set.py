@@ -75,7 +75,7 @@ class PortSet(unittest.TestCase):
         before = self.show("c")
         same = self.sw.ctl("port", "add", "--may-exist", "c", "type=vhostuserclient",
                            f"path={self.c_path}", "queues=1", "external-ids:iface-id=C1")
-        self.assertIn("external-ids : iface-id=C1", same.stdout)
+        self.assertRegex(same.stdout, r"(?m)^external-ids +: iface-id=C1$")
         self.assertEqual(self.show("c"), before)
         err = self.ctl_fails("port", "add", "--may-exist", "c", "type=vhostuserclient",
                              f"path={self.c_path}", "mtu=9000", "external-ids:iface-id=C2")
@@ -158,7 +158,7 @@ class PortSet(unittest.TestCase):
         sent, got, dropped = jumbo(31)
         self.assertEqual((got, dropped), (0, sent), "over b's MTU 1500: dropped and counted")
         out = self.sw.ctl("port", "set", "b", "mtu=9000").stdout
-        self.assertIn("mtu          : 9000 bytes", out)
+        self.assertRegex(out, r"(?m)^mtu +: 9000 bytes$")
         try:
             sent, got, dropped = jumbo(32)
             self.assertEqual((got, dropped), (sent, 0), "after port set b mtu=9000 they pass")
@@ -210,7 +210,7 @@ class PortSet(unittest.TestCase):
                             .stdout)
             self.assertEqual(js["ports"], [])
             show = self.sw.ctl("port", "show", "a").stdout
-            self.assertIn("external-ids : iface-id=A1,k8s.io/pod=ns/web-0,vm-uuid=VA", show)
+            self.assertRegex(show, r"(?m)^external-ids +: iface-id=A1,k8s.io/pod=ns/web-0,vm-uuid=VA$")
             text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=10).read().decode()
             self.assertIn('rtvswitch_port_info{port="a",iface_id="A1",k8s_io_pod="ns/web-0",'
                           'vm_uuid="VA"} 1', text)

@@ -128,7 +128,8 @@ class Vswitchctl(unittest.TestCase):
         for c in j["commands"]:
             self.assertTrue(c["help"], c)
             self.assertEqual(c["role"], "admin" if c["method"] in (
-                "port.add", "port.del", "fdb.flush", "stats.clear", "latency.clear") else "read")
+                "port.add", "port.del", "port.set", "log.set", "fdb.flush", "stats.clear",
+                "latency.clear") else "read")
         self.assertEqual(row_of(out, "port.show")[1:3], ["read", "name"])
         self.assertEqual(row_of(out, "port.add")[1], "admin")
 

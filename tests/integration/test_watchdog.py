@@ -32,11 +32,11 @@ def ptrace(req, tid):
 
 
 def pmd_threads(pid):
-    """Thread ids of the daemon's EAL worker lcores (its PMDs: DPDK names them rte-worker-N)."""
+    """Thread ids of the daemon's PMDs (EAL worker lcores the daemon names pmd-c<core>)."""
     tids = []
     for tid in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            if f.read().strip().startswith("rte-worker-"):
+            if f.read().strip().startswith("pmd-c"):
                 tids.append(int(tid))
     return tids
 

@@ -16,8 +16,10 @@ root=$(cd "$here/../.." && pwd)
 core=$root/switch/core
 case "$target" in
   rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp"
+                "$core/port_policy.cpp" "$core/vlan.cpp"
                 "$core/authz.cpp" "$core/devargs_policy.cpp" "$core/port_state.cpp") ;;
-  config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp") ;;
+  config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp"
+                   "$core/port_policy.cpp" "$core/vlan.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
 esac
 cxx=$(command -v clang++) || { echo "SKIP: clang++ not installed"; exit 77; }

@@ -107,7 +107,10 @@ TEST(PortState, DamagedFilesSayWhere) {
       {"{\"version\": 1, \"ports\": [{\"name\": \"a\", \"what\": 1}]}",
        "ports[0]: unknown key \"what\""},
   };
-  for (const auto& [text, want] : cases) {
+  for (const auto& c : cases) {
+    // Named copies, not a structured binding: clang before 16 cannot capture those.
+    const auto& text = c.first;
+    const auto& want = c.second;
     const std::string err = errorOf([&] { parsePortState(text); });
     EXPECT_THAT(err, HasSubstr(want)) << text;
     EXPECT_EQ(err.find('\n'), std::string::npos) << text;

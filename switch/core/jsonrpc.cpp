@@ -105,6 +105,12 @@ std::optional<json> RpcDispatcher::handleOne(const json& req) const {
     } catch (...) {
       reply = errorReply(id, rpc_code::kInternalError, "internal error in '" + method + "'");
     }
+    if (after_call_) {
+      try {
+        after_call_();
+      } catch (...) {  // a hook's failure never changes the reply
+      }
+    }
     if (caller_ && access_ && needed == Role::kAdmin) access_->audit(*caller_, method, params, *reply);
   }
   if (notification) return std::nullopt;

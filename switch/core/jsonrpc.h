@@ -54,6 +54,9 @@ class RpcDispatcher {
   // checked (role, rate limit) and every call of an admin method is audited once.
   std::string handleLine(std::string_view line, const Peer& peer) const;
   void setAccess(ControlAccess* access) noexcept { access_ = access; }
+  // Run after every method call, before its reply is built (the daemon drains DPDK's log ring
+  // here, so what a call made DPDK log is in the log when the caller reads the reply).
+  void setAfterCall(std::function<void()> after_call) { after_call_ = std::move(after_call); }
   ControlAccess* access() const noexcept { return access_; }
   // The peer whose request is being handled (nullptr outside handleLine(line, peer)).
   const Peer* caller() const noexcept { return caller_; }
@@ -75,6 +78,7 @@ class RpcDispatcher {
 
   std::map<std::string, Entry, std::less<>> methods_;
   ControlAccess* access_ = nullptr;
+  std::function<void()> after_call_;
   mutable const Peer* caller_ = nullptr;
 };
 

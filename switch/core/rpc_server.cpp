@@ -180,6 +180,7 @@ void RpcServer::acceptAll() {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return;  // EAGAIN, or out of fds: the pending connection waits for the next round
     }
+    if (clients_.size() >= kMaxClients) reapGoneClients();
     if (clients_.size() >= kMaxClients) {
       sendAll(fd, errorLine(rpc_code::kFailed, "too many control clients (limit " +
                                                    std::to_string(kMaxClients) + ")"));
@@ -204,6 +205,22 @@ void RpcServer::acceptAll() {
     c.events = ev.events;
     c.peer = std::move(peer);
   }
+}
+
+void RpcServer::service(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  Client& c = it->second;
+  bool keep = c.read_closed || onReadable(c, fd);
+  if (keep) keep = flush(c, fd) && updateInterest(c, fd);
+  if (!keep) closeClient(fd);
+}
+
+void RpcServer::reapGoneClients() {
+  std::vector<int> fds;
+  fds.reserve(clients_.size());
+  for (const auto& [fd, c] : clients_) fds.push_back(fd);
+  for (int fd : fds) service(fd);
 }
 
 Peer RpcServer::identify(int fd, std::string& why) const {

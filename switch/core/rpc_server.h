@@ -58,6 +58,11 @@ class RpcServer {
   };
 
   void acceptAll();
+  // Reads, answers and closes as for an epoll event on `fd` (the event may not have been seen).
+  void service(int fd);
+  // At the client limit: services every client, so those whose peers have gone (closed or
+  // reset, their events not yet handled) free their places before a newcomer is refused.
+  void reapGoneClients();
   // The peer's credentials and role; empty `why` if it may talk to us, else why not.
   Peer identify(int fd, std::string& why) const;
   // Each returns false when the client must be closed.

@@ -192,6 +192,7 @@ int runDaemon(const rtvs::Config& cfg) {
         [](const std::string& line) { spdlog::info("{}", line); },
         [](const std::string& line) { spdlog::warn("{}", line); });
     dispatcher.setAccess(&access);
+    dispatcher.setAfterCall([&dpdk_log] { dpdk_log.drain(); });
     try {
       if (rc != 0) throw std::runtime_error("real-time preconditions not met");
       const rtvs::AccessPolicy policy{geteuid(),

@@ -313,6 +313,32 @@ TEST_F(RpcServerTest, ClientLimit) {
   for (int fd : fds) ::close(fd);
 }
 
+// Clients that closed or reset while the server was not polling (a busy control thread) free
+// their places before a newcomer at the limit would be refused.
+TEST_F(RpcServerTest, GoneClientsMakeRoomAtTheLimit) {
+  RpcServer s(path_, d_);
+  std::vector<int> fds;
+  for (size_t i = 0; i < RpcServer::kMaxClients; ++i) {
+    fds.push_back(connectClient());
+    s.poll(0);
+  }
+  for (int i = 0; i < 20 && s.clientCountForTest() < RpcServer::kMaxClients; ++i) s.poll(1);
+  ASSERT_EQ(s.clientCountForTest(), RpcServer::kMaxClients);
+  // The newcomer connects first, so the server sees its connection before the closes.
+  int fresh = connectClient();
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (i % 2) {
+      const linger reset{1, 0};  // SO_LINGER 0: a reset, as when the client is killed
+      ::setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    ::close(fds[i]);
+  }
+  sendStr(fresh, req("echo", {{"b", 2}}, 7));
+  EXPECT_EQ(parseResponse(readLine(s, fresh), 7), json({{"b", 2}}));
+  EXPECT_EQ(s.clientCountForTest(), 1u);
+  ::close(fresh);
+}
+
 TEST_F(RpcServerTest, ClientThatNeverReadsIsClosed) {
   RpcServer s(path_, d_);
   int fd = connectClient();

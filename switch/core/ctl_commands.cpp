@@ -9,6 +9,7 @@
 #include <set>
 
 #include "switch/core/config.h"
+#include "switch/core/drop_reasons.h"
 #include "switch/core/jsonrpc.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/rpc_client.h"
@@ -65,14 +66,12 @@ std::string withUnit(const json& o, const char* key, const char* unit) {
   return s == "-" ? s : s + " " + unit;
 }
 
-const char* const kDropReasons[] = {"tx_full", "mtu",  "no_mbuf", "link_down", "runt",
-                                    "hairpin", "vlan", "spoof",   "mac_limit", "storm"};
 
 // Sum of the drops that lose the frame (learn_full and learn_limited forward it, so they are not).
 std::string dropSum(const json& drops) {
   if (!drops.is_object()) return "-";
   uint64_t sum = 0;
-  for (const char* r : kDropReasons) {
+  for (const char* r : kDropReasonNames) {
     const json& v = member(drops, r);
     if (v.is_number_unsigned() || v.is_number_integer()) sum += v.get<uint64_t>();
   }
@@ -157,7 +156,7 @@ std::string formatPortShow(const json& p) {
                             field(s, "tx_retries") + " retries");
   const json& d = member(s, "drops");
   std::string reasons;
-  for (const char* r : kDropReasons) {
+  for (const char* r : kDropReasonNames) {
     reasons += (reasons.empty() ? "" : ", ") + std::string(r) + " " + field(d, r);
   }
   kv.emplace_back("drops", dropSum(d) + " (" + reasons + ")");
@@ -225,7 +224,7 @@ std::string formatStats(const json& r) {
                       field(p, "tx_retries"), dropSum(d), field(p, "reconnects"),
                       field(p, "guest_notifications")});
       std::vector<std::string> row{field(p, "name")};
-      for (const char* reason : kDropReasons) row.push_back(field(d, reason));
+      for (const char* reason : kDropReasonNames) row.push_back(field(d, reason));
       row.push_back(field(d, "learn_full"));
       drops.push_back(std::move(row));
     }
@@ -233,9 +232,10 @@ std::string formatStats(const json& r) {
                         "DROPS", "RECONNECTS", "GUEST-NOTIFS"},
                        "llrrrrrrrr", rows);
     out += "\ndrops by reason (packets):\n";
-    out += formatTable({"PORT", "TX_FULL", "MTU", "NO_MBUF", "LINK_DOWN", "RUNT", "HAIRPIN",
-                        "VLAN", "SPOOF", "MAC_LIMIT", "STORM", "LEARN_FULL*"},
-                       "lrrrrrrrrrrr", drops);
+    std::vector<std::string> heads{"PORT"};
+    for (unsigned r = 0; r < kNumDropReasons; ++r) heads.push_back(dropReasonColumn(r));
+    heads.emplace_back("LEARN_FULL*");
+    out += formatTable(heads, "l" + std::string(heads.size() - 1, 'r'), drops);
     out += "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n";
   } else {
     out += "no ports\n";
@@ -347,11 +347,11 @@ std::string formatPmdPerf(const json& r) {
   if (!pmds.is_array() || pmds.empty()) return "no PMD threads\n";
   std::vector<std::vector<std::string>> threads, times;
   for (const auto& p : pmds) {
-    const json& stall = member(p, "longest_stall_us");
+    const json& stall = member(p, "longest_stall_ns");
     threads.push_back(
         {field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
          fixed1(p, "busy_pct", "%"),
-         stall.is_number() ? micros(stall.get<double>() * 1000.0) : field(p, "longest_stall_us"),
+         stall.is_number() ? micros(stall.get<double>()) : field(p, "longest_stall_ns"),
          field(p, "longest_stall_at")});
     times.push_back(concat({field(p, "id"), "iteration"}, summaryCells(member(p, "iteration"))));
     times.push_back(concat({field(p, "id"), "poll gap"}, summaryCells(member(p, "poll_gap"))));

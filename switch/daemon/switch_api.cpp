@@ -169,7 +169,7 @@ json Switch::pmdPerf(const Pmd& pmd) const {
   o["poll_gap"] = json(summarize(gap.minus(pmd_gap_base_[id]), tsc_hz_));
   const uint64_t longest = s.longest_gap.get();
   const uint64_t at = s.longest_gap_tsc.get();
-  o["longest_stall_us"] = ticksToUs(longest);
+  o["longest_stall_ns"] = static_cast<uint64_t>(static_cast<double>(longest) * 1e9 / tsc_hz_);
   if (at != 0) {
     const double when = start_realtime_ + static_cast<double>(at - start_tsc_) / tsc_hz_;
     const time_t secs = static_cast<time_t>(when);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "switch/core/drop_reasons.h"  // DropReason, kNumDropReasons
+
 namespace rtvs {
 
 inline constexpr unsigned kMaxPorts = 256;  // switch port indices 0..kMaxPorts-1
@@ -21,23 +23,6 @@ struct Counter {
   void add(uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
 };
-
-enum DropReason : unsigned {
-  kDropTxFull,    // egress queue full or guest not ready
-  kDropMtu,       // longer than the egress port's MTU + kL2Overhead
-  kDropNoMbuf,    // pool empty
-  kDropLinkDown,  // egress link down
-  kDropRunt,      // ingress frame shorter than an Ethernet header
-  kDropHairpin,   // destination learned on the ingress port
-  kDropVlan,      // a VLAN the port does not carry (ingress: the frame's tag; egress: stale entry)
-  kDropSpoof,     // source MAC not in the ingress port's allowed-macs
-  kDropMacLimit,  // new source MAC on a port that has learned mac-limit MACs
-  kDropStorm,     // flooded frame over the ingress port's storm-*-pps limit
-  kNumDropReasons
-};
-inline constexpr const char* kDropReasonNames[kNumDropReasons] = {
-    "tx_full", "mtu", "no_mbuf", "link_down", "runt", "hairpin", "vlan", "spoof", "mac_limit",
-    "storm"};
 
 // One PMD's counters for one switch port. Rx-side drops (runt, hairpin) count on the ingress port,
 // tx-side drops on the egress port.

@@ -38,7 +38,7 @@ inline void freeBulk(rte_mbuf** pkts, uint16_t n) noexcept {
 
 Pmd::Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring)
     : id_(id), core_(core), shared_(shared), learn_ring_(learn_ring),
-      stats_(std::make_unique<PmdStats>()) {}
+      stats_(std::make_unique<PmdStats>()) {}  // rt: start-up, on the control thread
 
 int Pmd::run() noexcept {
   if (priority_ > 0) {
@@ -359,6 +359,7 @@ void Pmd::flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept
     // Once handed over, an mbuf may be freed by the driver at once: sum the lengths before.
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
+    // rt: fewer tx queues than PMDs only (dp_port.h): the one documented lock of the dataplane
     if (out->txq_shared) rte_spinlock_lock(const_cast<rte_spinlock_t*>(&out->txq_lock[txq]));
     uint16_t sent = rte_eth_tx_burst(out->port_id, txq, b.pkts, b.n);
     // Retry while the queue makes progress: a guest that drains slowly gets a few more chances,

@@ -1,8 +1,11 @@
 """Shared set-up of the integration tests: import path, MAC helpers, counting assertions."""
 
 import os
+import socket
+import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
@@ -48,3 +51,78 @@ def assert_no_mbuf_leak(test, sw, base, timeout=5.0):
             break
         time.sleep(0.2)
     test.assertEqual(now, base, "mbufs in use did not return to the start value (leak)")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+
+
+class Namespace:
+    """A network namespace of the test's own (deleted by close()); run() runs a command in it."""
+
+    def __init__(self, prefix):
+        self.name = f"{prefix}-{os.getpid() % 100000}"
+        sh("ip", "netns", "add", self.name)
+
+    def run(self, *args, check=True):
+        return sh("ip", "netns", "exec", self.name, *args, check=check)
+
+    def take(self, ifname):
+        """Moves a host interface into the namespace and brings it up there."""
+        sh("ip", "link", "set", ifname, "netns", self.name)
+        self.run("ip", "link", "set", ifname, "up")
+
+    def close(self):
+        sh("ip", "netns", "del", self.name, check=False)
+
+
+class SwitchAndGuest(unittest.TestCase):
+    """A daemon whose vhostuser ports all lead to one DPDK guest, shared by a class's tests.
+
+    A subclass sets GROUP (the process group's name) and PORTS: (name, switch options, guest
+    options, MAC) per port, guest port i being PORTS[i]; optionally DAEMON_ARGS, GUEST_MEM,
+    FORWARDING (guest port pairs to wait for; default the first two) and LEARN (each port's MAC
+    learned before the tests; default True). The class gets g, sw, guest and base (the mbufs in
+    use before the guest came)."""
+
+    GROUP = "it"
+    PORTS = ()
+    DAEMON_ARGS = ()
+    GUEST_MEM = 256
+    FORWARDING = ((0, 1),)
+    LEARN = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.g = dp.ProcessGroup(cls.GROUP)
+        try:
+            cls.sw = rs.Daemon(cls.g, ports=[f"{n} type=vhostuser {o}".rstrip()
+                                             for n, o, _, _ in cls.PORTS],
+                               args=list(cls.DAEMON_ARGS))
+            cls.base = cls.sw.mempool_in_use()
+            d = cls.sw.socket_dir
+            cls.guest = cls.g.start_guest(
+                [f"path={d}/{n},mac={m}" + (f",{go}" if go else "") for n, _, go, m in cls.PORTS],
+                mem=cls.GUEST_MEM)
+            for i in range(len(cls.PORTS)):
+                cls.guest.wait_link(i, 30)
+            for n, *_ in cls.PORTS:
+                cls.sw.wait_link(n)
+            for a, b in cls.FORWARDING:
+                dp.wait_forwarding(cls.guest, a, cls.guest, b)
+            if cls.LEARN:
+                learn(cls.sw, cls.guest, [(i, m) for i, (*_, m) in enumerate(cls.PORTS)])
+        except BaseException:
+            cls.g.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.g.close()

@@ -11,7 +11,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -19,7 +18,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from itlib import dp, learn, mac, rs
+from itlib import dp, free_port, learn, mac, rs
 
 MA, MB = mac(0x4A), mac(0x4B)
 DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dashboards",
@@ -28,13 +27,6 @@ VARIABLES = {"$__rate_interval": "10s", "$instance": ".+", "$port": ".+"}
 # Families other branches export; a panel that reads one is checked once the daemon has it.
 OPTIONAL_FAMILIES = {"rtvswitch_port_info"}
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def targets(dash):

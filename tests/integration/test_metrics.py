@@ -6,22 +6,14 @@ counts every forwarded frame. Also the latency budget alarm, with a 1 us budget 
 
 import re
 import shutil
-import socket
 import subprocess
 import unittest
 import urllib.request
 
-from itlib import assert_no_mbuf_leak, dp, learn, mac, rs, wait_until
+from itlib import assert_no_mbuf_leak, dp, free_port, learn, mac, rs, wait_until
 
 MA, MB = mac(0x3A), mac(0x3B)
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Metrics(unittest.TestCase):
@@ -91,7 +83,7 @@ class Metrics(unittest.TestCase):
         self.assertLessEqual(lat["egress"]["p99_ns"], lat["egress"]["max_ns"])
         perf = self.sw.rpc("pmd.perf")["pmds"][0]
         self.assertGreater(perf["poll_gap"]["count"], 0)
-        self.assertGreater(perf["longest_stall_us"], 0)
+        self.assertGreater(perf["longest_stall_ns"], 0)
         assert_no_mbuf_leak(self, self.sw, self.base)
 
     def test_latency_budget_alarm(self):

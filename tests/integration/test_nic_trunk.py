@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from itlib import assert_no_mbuf_leak, dp, rs, wait_until
+from itlib import Namespace, assert_no_mbuf_leak, dp, rs, wait_until
 
 MA, MB = "52:54:00:00:0a:0a", "52:54:00:00:0b:0b"
 MN = "52:54:00:00:0e:0e"  # the namespace's frames
@@ -23,15 +23,9 @@ BCAST = "ff:ff:ff:ff:ff:ff"
 RAW = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawframes.py")
 
 
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, capture_output=True, text=True)
-
-
 class NicTrunk(unittest.TestCase):
     def setUp(self):
-        n = os.getpid() % 100000
-        self.ns = f"rtvs-trunk-{n}"
-        self.ifname = f"rtvsk{n}"
+        self.ifname = f"rtvsk{os.getpid() % 100000}"
         self.g = dp.ProcessGroup("it-trunk")
         self.addCleanup(self.g.close)
         self.sw = rs.Daemon(self.g, ports=["a10 type=vhostuser tag=10",
@@ -39,16 +33,15 @@ class NicTrunk(unittest.TestCase):
         self.base = self.sw.mempool_in_use()
         d = self.sw.socket_dir
         self.guest = self.g.start_guest([f"path={d}/a10,mac={MA}", f"path={d}/a20,mac={MB}"])
-        sh("ip", "netns", "add", self.ns)
-        self.addCleanup(lambda: sh("ip", "netns", "del", self.ns, check=False))
+        self.ns = Namespace("rtvs-trunk")
+        self.addCleanup(self.ns.close)
         # No IPv6 autoconfiguration in the namespace: its untagged solicitations would add to
         # the trunk's `vlan` drops.
         self.nsrun("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
         self.nsrun("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
         self.sw.ctl("port", "add", "nic", "type=dpdk",
-                    f"devargs=net_tap_trunk{n},iface={self.ifname}", "trunks=10,20")
-        sh("ip", "link", "set", self.ifname, "netns", self.ns)
-        self.nsrun("ip", "link", "set", self.ifname, "up")
+                    f"devargs=net_tap_{self.ifname},iface={self.ifname}", "trunks=10,20")
+        self.ns.take(self.ifname)
         for p in (0, 1):
             self.guest.wait_link(p, 30)
         self.sw.wait_link("a10")
@@ -59,7 +52,7 @@ class NicTrunk(unittest.TestCase):
         self.guest.clear()
 
     def nsrun(self, *args, check=True):
-        return sh("ip", "netns", "exec", self.ns, *args, check=check)
+        return self.ns.run(*args, check=check)
 
     def ns_send(self, src, dst, count, vlan=None):
         args = [sys.executable, RAW, "send", self.ifname, "--src", src, "--dst", dst,
@@ -98,7 +91,7 @@ class NicTrunk(unittest.TestCase):
         # Guests -> namespace: known unicast on VLAN 10, a broadcast flood on VLAN 20.
         with tempfile.TemporaryDirectory(prefix="rtvs-trunk-") as tmp:
             ready = os.path.join(tmp, "ready")
-            cap = subprocess.Popen(["ip", "netns", "exec", self.ns, sys.executable, RAW,
+            cap = subprocess.Popen(["ip", "netns", "exec", self.ns.name, sys.executable, RAW,
                                     "capture", self.ifname, "--seconds", "4", "--ready", ready],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:

@@ -8,11 +8,10 @@ with one line per reason, and so does a failing mlockall; --allow-degraded start
 degraded."""
 
 import os
-import socket
 import unittest
 import urllib.request
 
-from itlib import dp, rs
+from itlib import dp, free_port, rs
 
 SCHED_FIFO = 1
 
@@ -40,13 +39,6 @@ def thread_names(pid):
             names.append(f.read().strip())
     return names
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def status_kb(pid, key):

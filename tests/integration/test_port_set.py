@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from itlib import dp, learn, mac, rs
+from itlib import SwitchAndGuest, mac, rs
 
 A, B = 0, 1
 MA, MB = mac(0x2A), mac(0x2B)
@@ -25,31 +25,15 @@ RATE = 20000
 METRICS = "127.0.0.1:19478"
 
 
-class PortSet(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.g = dp.ProcessGroup("it-portset")
-        try:
-            cls.sw = rs.Daemon(cls.g, ports=["a type=vhostuser", "b type=vhostuser"],
-                               args=["--metrics-listen", METRICS])
-            d = cls.sw.socket_dir
-            cls.c_path = cls.g.socket("c")  # nobody serves it: a port without a guest
-            cls.guest = cls.g.start_guest([f"path={d}/a,mac={MA},queue_size=256",
-                                           f"path={d}/b,mac={MB},mtu=9000,queue_size=1024"],
-                                          mem=256)
-            for p in (A, B):
-                cls.guest.wait_link(p, 30)
-            cls.sw.wait_link("a")
-            cls.sw.wait_link("b")
-            dp.wait_forwarding(cls.guest, A, cls.guest, B)
-            learn(cls.sw, cls.guest, [(A, MA), (B, MB)])
-        except BaseException:
-            cls.g.close()
-            raise
+class PortSet(SwitchAndGuest):
+    GROUP = "it-portset"
+    PORTS = (("a", "", "queue_size=256", MA), ("b", "", "mtu=9000,queue_size=1024", MB))
+    DAEMON_ARGS = ("--metrics-listen", METRICS)
 
     @classmethod
-    def tearDownClass(cls):
-        cls.g.close()
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.c_path = cls.g.socket("c")  # nobody serves it: a port without a guest
 
     def setUp(self):
         self.sw.rpc("port.del", {"name": "c", "if_exists": True})

@@ -6,36 +6,15 @@ cross between MTU 9000 ports. Every frame sent is received or counted as a drop;
 
 import unittest
 
-from itlib import assert_no_mbuf_leak, dp, learn, mac, rs
+from itlib import SwitchAndGuest, assert_no_mbuf_leak, learn, mac
 
 A, B, C = 0, 1, 2
 MA, MB, MC = mac(0x0A), mac(0x0B), mac(0x0C)
 
 
-class Switching(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.g = dp.ProcessGroup("it-switching")
-        try:
-            cls.sw = rs.Daemon(cls.g, ports=["a type=vhostuser mtu=9000", "b type=vhostuser",
-                                             "c type=vhostuser mtu=9000"])
-            cls.base = cls.sw.mempool_in_use()
-            d = cls.sw.socket_dir
-            cls.guest = cls.g.start_guest([f"path={d}/a,mac={MA},mtu=9000", f"path={d}/b,mac={MB}",
-                                           f"path={d}/c,mac={MC},mtu=9000"], mem=256)
-            for p in (A, B, C):
-                cls.guest.wait_link(p, 30)
-            for n in ("a", "b", "c"):
-                cls.sw.wait_link(n)
-            dp.wait_forwarding(cls.guest, A, cls.guest, B)
-            learn(cls.sw, cls.guest, [(A, MA), (B, MB), (C, MC)])
-        except BaseException:
-            cls.g.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.g.close()
+class Switching(SwitchAndGuest):
+    GROUP = "it-switching"
+    PORTS = (("a", "mtu=9000", "mtu=9000", MA), ("b", "", "", MB), ("c", "mtu=9000", "mtu=9000", MC))
 
     def setUp(self):
         self.guest.clear()

@@ -4,23 +4,16 @@ Traffic from the namespace reaches a guest through the switch, and the guest's f
 namespace."""
 
 import os
-import subprocess
-import time
 import unittest
 
-from itlib import assert_no_mbuf_leak, dp, mac, rs, wait_until
+from itlib import Namespace, assert_no_mbuf_leak, dp, mac, rs, wait_until
 
 MG = mac(0x2A)
-
-
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, capture_output=True, text=True)
 
 
 class TapPort(unittest.TestCase):
     def setUp(self):
         n = os.getpid() % 100000
-        self.ns = f"rtvs-it-{n}"
         self.ifname = f"rtvst{n}"
         self.g = dp.ProcessGroup("it-tap")
         self.addCleanup(self.g.close)
@@ -29,18 +22,17 @@ class TapPort(unittest.TestCase):
         self.guest = self.g.start_guest([f"path={self.sw.socket_dir}/vm,mac={MG}"])
         self.sw.rpc("port.add", {"name": "nic", "options": {
             "type": "dpdk", "devargs": f"net_tap_it{n},iface={self.ifname}"}})
-        sh("ip", "netns", "add", self.ns)
-        self.addCleanup(lambda: sh("ip", "netns", "del", self.ns, check=False))
-        sh("ip", "link", "set", self.ifname, "netns", self.ns)
-        self.nsrun("ip", "addr", "add", "10.199.0.1/24", "dev", self.ifname)
-        self.nsrun("ip", "link", "set", self.ifname, "up")
+        self.ns = Namespace("rtvs-it")
+        self.addCleanup(self.ns.close)
+        self.ns.take(self.ifname)
+        self.ns.run("ip", "addr", "add", "10.199.0.1/24", "dev", self.ifname)
         self.guest.wait_link(0, 30)
         self.sw.wait_link("vm")
         # The tap's link state is not readable by DPDK once the interface is in another
         # namespace; frames to NIC ports go to the driver whatever it reports.
 
     def nsrun(self, *args, check=True):
-        return sh("ip", "netns", "exec", self.ns, *args, check=check)
+        return self.ns.run(*args, check=check)
 
     def ns_counter(self, name):
         return int(self.nsrun("cat", f"/sys/class/net/{self.ifname}/statistics/{name}").stdout)

@@ -9,7 +9,7 @@ frame is counted with its reason."""
 import time
 import unittest
 
-from itlib import assert_no_mbuf_leak, dp, rs, wait_until
+from itlib import SwitchAndGuest, assert_no_mbuf_leak, wait_until
 
 A1, A2, B1, B2, T, S1, S2, S3 = range(8)
 # The same two MACs on VLAN 10 and on VLAN 20.
@@ -19,37 +19,16 @@ MS1, MS2, MS3 = "52:54:00:00:03:01", "52:54:00:00:03:02", "52:54:00:00:03:03"
 STORM_PPS = 2000
 
 
-class Vlan(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.g = dp.ProcessGroup("it-vlan")
-        try:
-            cls.sw = rs.Daemon(cls.g, ports=[
-                "a1 type=vhostuser tag=10", "a2 type=vhostuser tag=10",
-                "b1 type=vhostuser tag=20", "b2 type=vhostuser tag=20",
-                "t type=vhostuser trunks=10,20",
-                f"s1 type=vhostuser tag=30 allowed-macs={MS1}",
-                f"s2 type=vhostuser tag=30 mac-limit=2 storm-broadcast-pps={STORM_PPS}",
-                "s3 type=vhostuser tag=30"])
-            cls.base = cls.sw.mempool_in_use()
-            d = cls.sw.socket_dir
-            macs = [M1, M2, M1, M2, MT, MS1, MS2, MS3]
-            names = ["a1", "a2", "b1", "b2", "t", "s1", "s2", "s3"]
-            cls.guest = cls.g.start_guest([f"path={d}/{n},mac={m}" for n, m in zip(names, macs)],
-                                          mem=256)
-            for p in range(8):
-                cls.guest.wait_link(p, 30)
-            for n in names:
-                cls.sw.wait_link(n)
-            dp.wait_forwarding(cls.guest, A1, cls.guest, A2)
-            dp.wait_forwarding(cls.guest, S1, cls.guest, S3)
-        except BaseException:
-            cls.g.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.g.close()
+class Vlan(SwitchAndGuest):
+    GROUP = "it-vlan"
+    PORTS = (("a1", "tag=10", "", M1), ("a2", "tag=10", "", M2),
+             ("b1", "tag=20", "", M1), ("b2", "tag=20", "", M2),
+             ("t", "trunks=10,20", "", MT),
+             ("s1", f"tag=30 allowed-macs={MS1}", "", MS1),
+             ("s2", f"tag=30 mac-limit=2 storm-broadcast-pps={STORM_PPS}", "", MS2),
+             ("s3", "tag=30", "", MS3))
+    FORWARDING = ((A1, A2), (S1, S3))
+    LEARN = False
 
     def setUp(self):
         self.sw.rpc("fdb.flush")
@@ -72,8 +51,9 @@ class Vlan(unittest.TestCase):
 
     def test_broadcast_stays_in_its_vlan_and_is_tagged_on_the_trunk(self):
         n = 2000
-        sent_a = self.guest.send(A1, count=n, flow=1)["sent"]
-        sent_b = self.guest.send(B2, count=n, flow=2)["sent"]
+        # Paced: the trunk gets both floods, and the guest polls eight ports on one core.
+        sent_a = self.guest.send(A1, count=n, flow=1, rate=20000)["sent"]
+        sent_b = self.guest.send(B2, count=n, flow=2, rate=20000)["sent"]
         self.guest.stats_settled(T, expect_rx=sent_a + sent_b)
         self.settle()
         self.assertEqual(self.rx(A2, 1), sent_a)
@@ -106,8 +86,8 @@ class Vlan(unittest.TestCase):
         self.guest.clear()
         self.sw.rpc("stats.clear")
         n = 3000
-        sa = self.guest.send(A1, count=n, dst=M2, flow=3)["sent"]
-        sb = self.guest.send(B1, count=n, dst=M2, flow=4)["sent"]
+        sa = self.guest.send(A1, count=n, dst=M2, flow=3, rate=20000)["sent"]
+        sb = self.guest.send(B1, count=n, dst=M2, flow=4, rate=20000)["sent"]
         self.guest.stats_settled(B2, expect_rx=sb)
         self.settle()
         self.assertEqual(self.rx(A2, 3), sa)
@@ -129,12 +109,12 @@ class Vlan(unittest.TestCase):
         self.guest.clear()
         self.sw.rpc("stats.clear")
         n = 1000
-        s10 = self.guest.send(T, count=n, vlan=10, dst=M2, flow=5)["sent"]
-        s20 = self.guest.send(T, count=n, vlan=20, dst=M2, flow=6)["sent"]
-        s30 = self.guest.send(T, count=n, vlan=30, dst=M2, flow=7)["sent"]
-        su = self.guest.send(T, count=n, dst=M2, flow=8)["sent"]
+        s10 = self.guest.send(T, count=n, vlan=10, dst=M2, flow=5, rate=20000)["sent"]
+        s20 = self.guest.send(T, count=n, vlan=20, dst=M2, flow=6, rate=20000)["sent"]
+        s30 = self.guest.send(T, count=n, vlan=30, dst=M2, flow=7, rate=20000)["sent"]
+        su = self.guest.send(T, count=n, dst=M2, flow=8, rate=20000)["sent"]
         # Tagged frames into an access port are dropped too.
-        sx = self.guest.send(A1, count=n, vlan=10, dst=M2, flow=10)["sent"]
+        sx = self.guest.send(A1, count=n, vlan=10, dst=M2, flow=10, rate=20000)["sent"]
         self.guest.stats_settled(B2, expect_rx=s20)
         self.settle()
         self.assertEqual(self.rx(A2, 5), s10)
@@ -148,8 +128,8 @@ class Vlan(unittest.TestCase):
 
     def test_anti_spoofing(self):
         n = 500
-        bad = self.guest.send(S1, count=n, src="52:54:00:00:03:99", flow=11)["sent"]
-        good = self.guest.send(S1, count=n, src=MS1, flow=12)["sent"]
+        bad = self.guest.send(S1, count=n, src="52:54:00:00:03:99", flow=11, rate=20000)["sent"]
+        good = self.guest.send(S1, count=n, src=MS1, flow=12, rate=20000)["sent"]
         self.guest.stats_settled(S3, expect_rx=good)
         self.settle()
         self.assertEqual(self.rx(S3, 11), 0)
@@ -175,7 +155,7 @@ class Vlan(unittest.TestCase):
         self.sw.rpc("stats.clear")
         n = 200
         over = sum(self.guest.send(S2, count=n, src=s, dst=MS3, flow=13)["sent"] for s in srcs[2:])
-        ok = self.guest.send(S2, count=n, src=srcs[0], dst=MS3, flow=14)["sent"]
+        ok = self.guest.send(S2, count=n, src=srcs[0], dst=MS3, flow=14, rate=20000)["sent"]
         self.guest.stats_settled(S3, expect_rx=ok)
         self.settle()
         self.assertEqual(self.rx(S3, 14), ok)

@@ -159,7 +159,36 @@ host_check_cli() {
   grep -qE '^[0-9]+ PASS, [0-9]+ INFO, [0-9]+ WARN, [0-9]+ FAIL' "$TMP/out" || fail "no summary"
 }
 
+# scripts/lint.sh's real-time guard passes on the PMD's room and catches what it must: a log call,
+# an allocation, a lock, a throw and a sleep, not a comment that names them nor a marked line.
+lint_rt() {
+  "$SRC/scripts/lint.sh" rt || fail "the PMD's room breaks the real-time rules"
+  mkdir "$TMP/dp"
+  cat >"$TMP/dp/bad.cpp" <<'CPP'
+// a new frame is logged with spdlog and thrown: only words in a comment
+void a() { spdlog::info("x"); }
+void b() { auto* p = new int; }
+void c() { std::lock_guard<std::mutex> g(m); }
+void d() { throw 1; }
+void e() { usleep(10); }
+Pmd::Pmd() : s_(std::make_unique<S>()) {}  // rt: start-up
+// rt: a documented exception, marked on the line before
+void f() { rte_spinlock_lock(&l); }
+CPP
+  : >"$TMP/dp/empty.h"
+  local rc=0
+  (cd "$SRC" && RTVS_LINT_RT_DIR="$TMP/dp" scripts/lint.sh rt) >"$TMP/out" 2>&1 || rc=$?
+  cat "$TMP/out"
+  ((rc == 1)) || fail "lint.sh rt on bad code: exit $rc, expected 1"
+  local n
+  n=$(grep -c 'bad.cpp:[0-9]*:' "$TMP/out")
+  ((n == 5)) || fail "lint.sh rt found $n lines, expected 5 (lines 2-6)"
+  ! grep -qE 'bad.cpp:(1|7|8|9):' "$TMP/out" || fail "a comment or a marked line was reported"
+}
+
 case ${1:-} in
+  lint-rt) lint_rt ;;
+  lint-format) "$SRC/scripts/lint.sh" format ;;
   dry-run) shift; dry_run "$@" ;;
   undo) undo "$2" ;;
   bad-args) shift; bad_args "$@" ;;

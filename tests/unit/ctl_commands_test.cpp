@@ -425,13 +425,13 @@ TEST(CtlFormat, LatencyHistogramBucketsWithBarAndCumulativeShare) {
 TEST(CtlFormat, PmdPerf) {
   json r = json::parse(R"({"tsc_hz": 2400000000, "pmds": [
     {"id": 0, "core": 1, "sched": "SCHED_FIFO:50", "iterations": 123456789, "busy_pct": 12.34,
-     "rxqs": [], "longest_stall_us": 28374.4, "longest_stall_at": "2026-11-22T08:55:01Z",
+     "rxqs": [], "longest_stall_ns": 28374400, "longest_stall_at": "2026-11-22T08:55:01Z",
      "iteration": {"count": 123456789, "mean_ns": 81.2, "p50_ns": 64, "p90_ns": 120,
                    "p99_ns": 900, "p999_ns": 4100, "p9999_ns": 12000, "max_ns": 28374400},
      "poll_gap": {"count": 123456789, "mean_ns": 82, "p50_ns": 64, "p90_ns": 121, "p99_ns": 905,
                   "p999_ns": 4200, "p9999_ns": 12500, "max_ns": 28374400}},
     {"id": 1, "core": 3, "sched": "SCHED_OTHER", "iterations": 0, "busy_pct": 0, "rxqs": [],
-     "longest_stall_us": 0, "longest_stall_at": null,
+     "longest_stall_ns": 0, "longest_stall_at": null,
      "iteration": {"count": 0}, "poll_gap": {"count": 0}}]})");
   EXPECT_EQ(formatResult("pmd perf", r),
             "PMD  CORE  SCHED          ITERATIONS    BUSY  LONGEST-STALL  STALL-AT\n"

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "control/host_check_cmd.h"
-#include "switch/core/ctl_commands.h"
+#include "control/ctl_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vswitchctl: control a running rtvswitch", "vswitchctl"};

@@ -1,6 +1,6 @@
 #include "switch/daemon/control_api.h"
 
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 #include "switch/core/socket_policy.h"
 
 namespace rtvs {

@@ -3,7 +3,7 @@
 // the device and directory policies in force (issue 15). Read-only.
 
 #include "switch/core/config.h"
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

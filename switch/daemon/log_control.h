@@ -4,7 +4,7 @@
 // trace, its notice for info and warn, its error above). Control thread only.
 
 #include "switch/core/config.h"
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

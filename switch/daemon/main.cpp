@@ -23,13 +23,13 @@
 #include <memory>
 #include <vector>
 
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 #include "switch/core/config.h"
 #include "switch/core/control_pacer.h"
 #include "switch/core/host_check.h"
-#include "switch/core/jsonrpc.h"
-#include "switch/core/metrics_server.h"
-#include "switch/core/rpc_server.h"
+#include "switch/protocol/jsonrpc.h"
+#include "switch/server/metrics_server.h"
+#include "switch/server/rpc_server.h"
 #include "switch/daemon/control_api.h"
 #include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/eal_args.h"

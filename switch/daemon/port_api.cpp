@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "switch/core/port_params.h"
+#include "switch/protocol/port_params.h"
 #include "switch/daemon/switch.h"
 
 namespace rtvs {

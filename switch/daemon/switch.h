@@ -18,7 +18,7 @@
 
 #include "switch/core/config.h"
 #include "switch/core/histogram.h"
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/port_state.h"

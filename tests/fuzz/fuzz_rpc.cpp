@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 #include "switch/core/devargs_policy.h"
-#include "switch/core/jsonrpc.h"
-#include "switch/core/port_params.h"
+#include "switch/protocol/jsonrpc.h"
+#include "switch/protocol/port_params.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/port_state.h"
 

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Builds one libFuzzer target with clang++ (ASan + UBSan) from the sources in switch/core, replays
-# the regression inputs, then fuzzes for a bounded time from the seed corpus. Used by CTest
-# (label unit); the main build uses g++, so the fuzzers are compiled here, apart from it.
+# Builds one libFuzzer target with clang++ (ASan + UBSan) from the sources in switch/core and
+# switch/protocol, replays the regression inputs, then fuzzes for a bounded time from the seed
+# corpus. Used by CTest (label unit); the main build uses g++, so the fuzzers are compiled here,
+# apart from it.
 #   run_fuzz.sh TARGET OUT_DIR SECONDS      TARGET: rpc | config
 # Exit 0: no finding. Otherwise libFuzzer's report and the crashing input (in OUT_DIR) show it;
 # copy that input into tests/fuzz/regressions/TARGET/ once the bug is fixed.
@@ -14,10 +15,11 @@ target=$1 out=$2 seconds=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 core=$root/switch/core
+proto=$root/switch/protocol
 case "$target" in
-  rpc) sources=("$core/jsonrpc.cpp" "$core/port_spec.cpp" "$core/port_params.cpp"
+  rpc) sources=("$proto/jsonrpc.cpp" "$core/port_spec.cpp" "$proto/port_params.cpp"
                 "$core/port_policy.cpp" "$core/vlan.cpp"
-                "$core/authz.cpp" "$core/devargs_policy.cpp" "$core/port_state.cpp") ;;
+                "$proto/authz.cpp" "$core/devargs_policy.cpp" "$core/port_state.cpp") ;;
   config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp"
                    "$core/port_policy.cpp" "$core/vlan.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
@@ -27,7 +29,7 @@ cxx=$(command -v clang++) || { echo "SKIP: clang++ not installed"; exit 77; }
 mkdir -p "$out"
 binary=$out/fuzz_$target
 # Rebuilt only when a source or header it may use is newer than the binary.
-if [[ ! -x "$binary" ]] || [[ -n "$(find "$here/fuzz_$target.cpp" "$core" "$0" -newer "$binary" \
+if [[ ! -x "$binary" ]] || [[ -n "$(find "$here/fuzz_$target.cpp" "$core" "$proto" "$0" -newer "$binary" \
     -print -quit)" ]]; then
   echo "building $binary"
   # toml++ header-only, so that its parser is instrumented too. Its internal assertions are off,

@@ -1,8 +1,8 @@
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 
 #include <gtest/gtest.h>
 
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 namespace {

@@ -1,4 +1,4 @@
-#include "switch/core/ctl_commands.h"
+#include "control/ctl_commands.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "switch/core/jsonrpc.h"
-#include "switch/core/rpc_server.h"
+#include "switch/protocol/jsonrpc.h"
+#include "switch/server/rpc_server.h"
 
 namespace rtvs {
 namespace {

@@ -1,4 +1,4 @@
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 #include <gtest/gtest.h>
 

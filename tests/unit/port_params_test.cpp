@@ -1,9 +1,9 @@
-#include "switch/core/port_params.h"
+#include "switch/protocol/port_params.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 namespace {

@@ -1,4 +1,4 @@
-#include "switch/core/rpc_server.h"
+#include "switch/server/rpc_server.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "switch/core/rpc_client.h"
+#include "switch/protocol/rpc_client.h"
 
 namespace rtvs {
 namespace {

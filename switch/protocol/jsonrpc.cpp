@@ -1,10 +1,10 @@
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 #include <chrono>
 #include <optional>
 #include <utility>
 
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 
 namespace rtvs {
 

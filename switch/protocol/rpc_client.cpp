@@ -1,4 +1,4 @@
-#include "switch/core/rpc_client.h"
+#include "switch/protocol/rpc_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

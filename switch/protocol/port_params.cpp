@@ -1,6 +1,6 @@
-#include "switch/core/port_params.h"
+#include "switch/protocol/port_params.h"
 
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

@@ -1,4 +1,4 @@
-#include "switch/core/ctl_commands.h"
+#include "control/ctl_commands.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,9 +10,9 @@
 
 #include "switch/core/config.h"
 #include "switch/core/drop_reasons.h"
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 #include "switch/core/port_spec.h"
-#include "switch/core/rpc_client.h"
+#include "switch/protocol/rpc_client.h"
 
 namespace rtvs {
 

@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "switch/core/authz.h"
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/authz.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

@@ -1,10 +1,10 @@
-#include "switch/core/authz.h"
+#include "switch/protocol/authz.h"
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 
-#include "switch/core/jsonrpc.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 

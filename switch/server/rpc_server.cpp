@@ -1,4 +1,4 @@
-#include "switch/core/rpc_server.h"
+#include "switch/server/rpc_server.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>

@@ -1,4 +1,4 @@
-#include "switch/core/metrics_server.h"
+#include "switch/server/metrics_server.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

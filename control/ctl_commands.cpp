@@ -181,7 +181,8 @@ std::string formatFdb(const json& r) {
   }
   out += field(r, "count") + " entries, capacity " + field(r, "capacity") + ", aging " +
          withUnit(r, "aging_s", "s") + ", learn failed " + field(r, "learn_failed") +
-         ", learn events dropped " + field(r, "learn_events_dropped") + "\n";
+         " (collisions " + field(r, "learn_collisions") + "), learn events dropped " +
+         field(r, "learn_events_dropped") + "\n";
   return out;
 }
 

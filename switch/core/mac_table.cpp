@@ -1,16 +1,41 @@
 #include "switch/core/mac_table.h"
 
+#include <sys/random.h>
+
+#include <algorithm>
 #include <bit>
+#include <cerrno>
+#include <random>
 #include <stdexcept>
 
 namespace rtvs {
 
-MacTable::MacTable(uint32_t max_entries) : max_entries_(max_entries) {
+namespace {
+
+// 64 random bits from the kernel (never blocks: before the kernel's pool is ready, or without
+// getrandom, std::random_device, which is good enough for a hash seed).
+uint64_t randomSeed() {
+  uint64_t seed = 0;
+  ssize_t n;
+  do {
+    n = getrandom(&seed, sizeof seed, GRND_NONBLOCK);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof seed)) return seed;
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+}  // namespace
+
+MacTable::MacTable(uint32_t max_entries, std::optional<uint64_t> seed)
+    : max_entries_(max_entries), seed_(seed ? *seed : randomSeed()) {
   if (max_entries == 0 || max_entries > (1u << 24)) {
     throw std::invalid_argument("mac table size must be 1..16777216");
   }
   const uint32_t slots = std::bit_ceil(max_entries * 2u);
   mask_ = slots - 1;
+  shift_ = 64 - static_cast<uint32_t>(std::countr_zero(slots));
+  probe_limit_ = std::min(kMaxProbe, slots);
   slots_ = std::make_unique<std::atomic<uint64_t>[]>(slots);
   seen_ = std::make_unique<std::atomic<uint64_t>[]>(slots);
   for (uint32_t i = 0; i < slots; ++i) {
@@ -54,9 +79,13 @@ MacTable::LearnResult MacTable::learn(uint16_t vlan, MacAddr mac, uint16_t port,
   const MacAddr key = mac & kMacMask;
   const bool at_limit = port_limit != 0 && portCount(port) >= port_limit;
   uint32_t i = home(vlan, key);
-  for (;; i = (i + 1) & mask_) {
+  bool free_slot = false;
+  for (uint32_t n = 0; n < probe_limit_; ++n, i = (i + 1) & mask_) {
     const uint64_t w = slots_[i].load(std::memory_order_relaxed);
-    if (w == 0) break;
+    if (w == 0) {
+      free_slot = true;
+      break;
+    }
     if ((w & kMacMask) == key && vlanOf(w) == vlan) {
       if (portOf(w) == port) {
         seen_[i].store(now, std::memory_order_relaxed);
@@ -75,11 +104,15 @@ MacTable::LearnResult MacTable::learn(uint16_t vlan, MacAddr mac, uint16_t port,
   }
   if (size_ >= max_entries_) return LearnResult::kFull;
   if (at_limit) return LearnResult::kLimit;
+  if (!free_slot) {
+    // Every entry stays within probe_limit_ of its home, so lookups never read further.
+    ++probe_refusals_;
+    return LearnResult::kFull;
+  }
   const uint16_t b = bind(vlan, port);
   if (b == 0) return LearnResult::kFull;
   ++binding_refs_[b];
   ++port_count_[port];
-  // The load factor stays <= 1/2, so an empty slot was found above.
   seen_[i].store(now, std::memory_order_relaxed);
   slots_[i].store((uint64_t{b} << 48) | key, std::memory_order_release);
   ++size_;

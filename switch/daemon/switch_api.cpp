@@ -249,6 +249,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
                 {"count", macs_.size()},
                 {"capacity", macs_.maxEntries()},
                 {"learn_failed", learn_failed_},
+                {"learn_collisions", macs_.probeRefusals()},
                 {"learn_events_dropped", [this] {
                    uint64_t n = 0;
                    for (const auto& p : pmds_) n += p->stats().learn_ring_full.get();

@@ -110,6 +110,11 @@ std::string Switch::renderMetrics() const {
                            "Source MACs not learned because the table was full.",
                            MetricType::kCounter);
   fdb_failed.samples.push_back({{}, static_cast<double>(learn_failed_)});
+  auto fdb_collisions =
+      family("rtvswitch_fdb_learn_collisions_total",
+             "Source MACs not learned because no slot near their hash was free (of learn_failed).",
+             MetricType::kCounter);
+  fdb_collisions.samples.push_back({{}, static_cast<double>(macs_.probeRefusals())});
   auto mbufs = family("rtvswitch_mempool_in_use_mbufs", "Mbufs of the packet pool in use.",
                       MetricType::kGauge);
   mbufs.samples.push_back({{}, static_cast<double>(mempoolInUse())});
@@ -141,11 +146,11 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
 
-  return renderPrometheus({build,         info,      rx_p,     rx_b,       tx_p,
-                           tx_b,          retries,   notifications, drops, over,
-                           link,          reconnects, residence, busy,     idle,
-                           iter,          gap,       stall,    fdb,        fdb_failed,
-                           mbufs,         log_lines, log_dropped, degraded, degraded_reason});
+  return renderPrometheus({build,     info,           rx_p,           rx_b,  tx_p,      tx_b,
+                           retries,   notifications,  drops,          over,  link,      reconnects,
+                           residence, busy,           idle,           iter,  gap,       stall,
+                           fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines, log_dropped,
+                           degraded,  degraded_reason});
 }
 
 }  // namespace rtvs

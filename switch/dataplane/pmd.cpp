@@ -89,6 +89,11 @@ int Pmd::run() noexcept {
   return 0;
 }
 
+void Pmd::processBurstForTest(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts,
+                              uint16_t n) noexcept {
+  processBurst(s, q, pkts, n, rte_rdtsc());
+}
+
 void Pmd::postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noexcept {
   // A small direct-mapped filter keeps one MAC from flooding the ring before the control thread
   // has learned it: the same (vlan, mac, port) is posted again only after ~10 ms.

@@ -72,6 +72,11 @@ class Pmd {
   int priorityError() const noexcept { return prio_error_.load(std::memory_order_acquire); }
   bool started() const noexcept { return started_.load(std::memory_order_acquire); }
 
+  // Tests only (tests/dataplane/pmd_burst_test.cpp): switches and transmits one burst received
+  // on `q` as run() does, on the calling thread. Never while run() is active.
+  void processBurstForTest(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts,
+                           uint16_t n) noexcept;
+
  private:
   void processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint16_t n,
                     uint64_t rx_tsc) noexcept;

@@ -68,6 +68,7 @@ class Fdb(unittest.TestCase):
         self.assertEqual(show["count"], 16)
         self.assertEqual(show["capacity"], 16)
         self.assertGreaterEqual(show["learn_failed"], 40 - 16)
+        self.assertEqual(show["learn_collisions"], 0)  # full, not colliding
         self.assertGreater(self.sw.port_stats("a")["drops"]["learn_full"], 0)
 
 

@@ -266,17 +266,20 @@ TEST(CtlFormat, Fdb) {
   json r = json::parse(R"({"entries": [
     {"vlan": 0, "mac": "52:54:00:00:00:01", "port": "vm1", "age_s": 1.5},
     {"vlan": 10, "mac": "52:54:00:00:00:02", "port": "uplink0", "age_s": 120}],
-    "count": 2, "capacity": 4096, "learn_failed": 0, "learn_events_dropped": 3, "aging_s": 300})");
+    "count": 2, "capacity": 4096, "learn_failed": 0, "learn_collisions": 0, "learn_events_dropped": 3,
+    "aging_s": 300})");
   EXPECT_EQ(formatResult("fdb show", r),
             "VLAN  MAC                PORT         AGE\n"
             "   0  52:54:00:00:00:01  vm1        1.5 s\n"
             "  10  52:54:00:00:00:02  uplink0  120.0 s\n"
-            "2 entries, capacity 4096, aging 300 s, learn failed 0, learn events dropped 3\n");
+            "2 entries, capacity 4096, aging 300 s, learn failed 0 (collisions 0), learn events "
+            "dropped 3\n");
   r["entries"] = json::array();
   r["count"] = 0;
   EXPECT_EQ(formatResult("fdb show", r),
             "no learned MAC addresses\n"
-            "0 entries, capacity 4096, aging 300 s, learn failed 0, learn events dropped 3\n");
+            "0 entries, capacity 4096, aging 300 s, learn failed 0 (collisions 0), learn events "
+            "dropped 3\n");
   EXPECT_EQ(formatResult("fdb flush", json{{"flushed", 2}}), "flushed 2 entries\n");
 }
 

@@ -159,7 +159,7 @@ TEST(MacTable, FullThenLearnAgainAfterFlush) {
 // table often full and long probe runs, every backward shift must leave all other entries
 // findable.
 void randomisedAgainstModel(uint32_t max_entries, uint64_t mac_space, int ops, uint32_t seed) {
-  MacTable t(max_entries);
+  MacTable t(max_entries, seed);  // a known hash seed: the model has no probe bound
   std::map<MacAddr, std::pair<uint16_t, uint64_t>> model;
   std::mt19937_64 rng(seed);
   const auto pick = [&](uint64_t n) {
@@ -355,6 +355,124 @@ TEST(MacTableVlan, BindingsRecycle) {
                 kNoPort);
     }
     ASSERT_EQ(t.flushAll(), 1000u);
+  }
+}
+
+}  // namespace
+}  // namespace rtvs
+
+namespace rtvs {
+namespace {
+
+// `n` MACs of VLAN `vlan` whose home slot in `t` is `home` (a guest that knows the hash seed).
+std::vector<MacAddr> craftColliding(const MacTable& t, uint16_t vlan, uint32_t home, size_t n) {
+  std::vector<MacAddr> out;
+  for (MacAddr m = 0x020000000000; out.size() < n; ++m) {
+    if (t.homeSlot(vlan, m) == home) out.push_back(m);
+  }
+  return out;
+}
+
+TEST(MacTableAdversarial, CollidingMacsKeepLookupsBoundedAndOthersWorking) {
+  constexpr uint64_t kSeed = 0x5EED0001;
+  MacTable t(1024, kSeed);
+  ASSERT_EQ(t.probeLimit(), MacTable::kMaxProbe);
+  // Legitimate stations first.
+  std::vector<MacAddr> legit;
+  for (MacAddr m = 0; m < 300; ++m) {
+    legit.push_back(0x525400000000 + m);
+    ASSERT_EQ(t.learn(0, legit.back(), 1, 0), LearnResult::kNew);
+  }
+  // A guest floods 400 source MACs that all hash to one slot.
+  const uint32_t target = t.homeSlot(0, 0x0A0000000001);
+  const std::vector<MacAddr> evil = craftColliding(t, 0, target, 400);
+  size_t learned = 0, refused = 0;
+  for (MacAddr m : evil) {
+    const LearnResult r = t.learn(0, m, 2, 0);
+    ASSERT_TRUE(r == LearnResult::kNew || r == LearnResult::kFull);
+    (r == LearnResult::kNew ? learned : refused)++;
+  }
+  EXPECT_LE(learned, MacTable::kMaxProbe);
+  EXPECT_GE(refused, evil.size() - MacTable::kMaxProbe);
+  EXPECT_EQ(t.probeRefusals(), refused);
+  // Every lookup — crafted, legitimate, present or not — reads at most kMaxProbe slots.
+  uint32_t worst = 0;
+  for (MacAddr m : evil) worst = std::max(worst, t.probe(0, m).slots_read);
+  for (MacAddr m : craftColliding(t, 0, target, 450))
+    worst = std::max(worst, t.probe(0, m).slots_read);
+  for (MacAddr m : legit) worst = std::max(worst, t.probe(0, m).slots_read);
+  EXPECT_LE(worst, MacTable::kMaxProbe);
+  EXPECT_GE(worst, learned);  // the crafted run really is that long
+  // Legitimate entries are all still found, and accepted crafted ones too.
+  for (MacAddr m : legit) ASSERT_EQ(t.lookup(0, m).port, 1) << m;
+  size_t found = 0;
+  for (MacAddr m : evil) found += t.lookup(0, m).port == 2;
+  EXPECT_EQ(found, learned);
+  // New legitimate stations still learn, except the few whose home falls inside the crafted run.
+  size_t fresh = 0;
+  for (MacAddr m = 0; m < 200; ++m) {
+    if (t.learn(0, 0x5254AA000000 + m, 3, 0) == LearnResult::kNew &&
+        t.lookup(0, 0x5254AA000000 + m).port == 3) {
+      ++fresh;
+    }
+  }
+  EXPECT_GE(fresh, 190u);
+  // The same MACs in another VLAN hash elsewhere: learned like any others (but those few whose
+  // home falls inside the crafted run).
+  size_t other_vlan = 0;
+  for (size_t k = 0; k < 100; ++k) other_vlan += t.learn(7, evil[k], 2, 0) == LearnResult::kNew;
+  EXPECT_GE(other_vlan, 90u);
+  // Once the guest's entries are flushed, the run is gone and learning in it works again.
+  t.flushPort(2);
+  const size_t refused_before = t.probeRefusals();
+  for (size_t k = 0; k < MacTable::kMaxProbe / 2; ++k) {
+    EXPECT_EQ(t.learn(0, evil[k], 4, 0), LearnResult::kNew) << k;
+  }
+  EXPECT_EQ(t.probeRefusals(), refused_before);
+  for (MacAddr m : legit) ASSERT_EQ(t.lookup(0, m).port, 1) << m;
+}
+
+TEST(MacTableAdversarial, CraftedMacsDoNotCollideUnderAnotherSeed) {
+  MacTable a(1024, 0x5EED0001);
+  const std::vector<MacAddr> evil = craftColliding(a, 0, a.homeSlot(0, 0x0A0000000001), 400);
+  for (uint64_t seed : {uint64_t{0x5EED0002}, uint64_t{0xC0FFEE}, uint64_t{1}}) {
+    MacTable b(1024, seed);
+    std::map<uint32_t, int> per_home;
+    for (MacAddr m : evil) ++per_home[b.homeSlot(0, m)];
+    int most = 0;
+    for (const auto& [home, n] : per_home) most = std::max(most, n);
+    EXPECT_LE(most, 5) << "seed " << seed;  // 400 keys in 2048 slots: like random keys
+    for (MacAddr m : evil) ASSERT_EQ(b.learn(0, m, 2, 0), LearnResult::kNew) << seed;
+    EXPECT_EQ(b.probeRefusals(), 0u);
+    uint32_t worst = 0;
+    for (MacAddr m : evil) worst = std::max(worst, b.probe(0, m).slots_read);
+    EXPECT_LE(worst, 16u) << "seed " << seed;
+  }
+}
+
+TEST(MacTableAdversarial, SeedIsRandomPerTable) {
+  MacTable a(1024), b(1024);
+  int same = 0;
+  for (MacAddr m = 0; m < 64; ++m) same += a.homeSlot(0, m) == b.homeSlot(0, m);
+  EXPECT_LT(same, 8);  // two random seeds: ~64/2048 equal homes expected
+  // A given seed gives the same homes every time.
+  MacTable c(1024, 42), d(1024, 42);
+  for (MacAddr m = 0; m < 64; ++m) EXPECT_EQ(c.homeSlot(3, m), d.homeSlot(3, m));
+}
+
+// Ordinary addresses fill the table to its limit without a probe-bound refusal, at several seeds
+// and for sequential (a lab's 52:54:00:...), VLAN-spread and random MACs.
+TEST(MacTableAdversarial, FullTableOfOrdinaryMacsNeverHitsTheProbeBound) {
+  std::mt19937_64 rng(7);
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    MacTable t(8192, seed);
+    for (uint32_t k = 0; k < 8192; ++k) {
+      const MacAddr mac = seed % 3 == 0 ? rng() & 0xFFFFFFFFFFFF : 0x525400000000 + k / 8;
+      const auto vlan = static_cast<uint16_t>(seed % 3 == 0 ? 0 : k % 8);
+      ASSERT_EQ(t.learn(vlan, mac, 1, 0), LearnResult::kNew) << "seed " << seed << " k " << k;
+    }
+    EXPECT_EQ(t.probeRefusals(), 0u);
+    EXPECT_EQ(t.learn(0, 0xFFFFFFFFFFFF, 1, 0), LearnResult::kFull);
   }
 }
 

@@ -144,7 +144,8 @@ bool acceptUnmet(const rtvs::Config& cfg, const std::vector<std::string>& unmet,
 int runDaemon(const rtvs::Config& cfg) {
   rtvs::pinToHousekeeping(cfg);
   std::vector<std::string> degraded;
-  if (!acceptUnmet(cfg, rtvs::rtPreconditionFailures(rtvs::hostCheckInput(cfg)), degraded)) return 1;
+  if (!acceptUnmet(cfg, rtvs::rtPreconditionFailures(rtvs::hostCheckInput(cfg)), degraded))
+    return 1;
   prepareSocketDir(cfg);
   makeDir(std::filesystem::path(cfg.control_socket).parent_path().string());
 

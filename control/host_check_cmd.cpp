@@ -1,14 +1,12 @@
 #include "control/host_check_cmd.h"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "hostcheck/config_input.h"
+#include "hostcheck/host_check.h"
 #include "switch/core/config.h"
-#include "switch/core/host_check.h"
-#include "switch/core/port_spec.h"
 
 namespace rtvs {
 namespace {
@@ -26,24 +24,15 @@ struct HostCheckArgs {
 
 // Settings come from the config file (if any), then the options override them.
 HostCheckInput makeInput(const HostCheckArgs& a) {
-  Config cfg;
-  if (!a.config.empty()) {
-    std::ifstream in(a.config);
-    if (!in) throw ConfigError("--config: cannot read " + a.config);
-    std::stringstream text;
-    text << in.rdbuf();
-    cfg = loadConfigToml(text.str(), a.config);
-  }
-  HostCheckInput input;
+  HostCheckInput input =
+      a.config.empty() ? hostCheckInput(Config{}) : hostCheckInputFromFile(a.config);
   input.root = a.root;
-  input.pmd_cores = a.pmd_cores.empty() ? cfg.pmd_cores : parseCpuList(a.pmd_cores, "--pmd-cores");
-  input.housekeeping_cores = a.housekeeping_cores.empty()
-                                 ? cfg.housekeeping_cores
-                                 : parseCpuList(a.housekeeping_cores, "--housekeeping-cores");
-  input.pmd_priority = a.pmd_priority >= 0 ? a.pmd_priority : cfg.pmd_priority;
-  input.hugepages_mb = a.hugepages_mb >= 0 ? static_cast<unsigned>(a.hugepages_mb)
-                       : cfg.no_huge       ? 0
-                                           : cfg.memory_mb;
+  if (!a.pmd_cores.empty()) input.pmd_cores = parseCpuList(a.pmd_cores, "--pmd-cores");
+  if (!a.housekeeping_cores.empty()) {
+    input.housekeeping_cores = parseCpuList(a.housekeeping_cores, "--housekeeping-cores");
+  }
+  if (a.pmd_priority >= 0) input.pmd_priority = a.pmd_priority;
+  if (a.hugepages_mb >= 0) input.hugepages_mb = static_cast<unsigned>(a.hugepages_mb);
   input.nic_pci = a.nics;
   return input;
 }
@@ -56,7 +45,9 @@ void addHostCheckCommand(CLI::App& app) {
   CLI::App* check = host->add_subcommand(
       "check", "Check the host's real-time readiness for the PMD cores (exit 1 on any FAIL)");
   auto args = std::make_shared<HostCheckArgs>();
-  check->add_option("--config", args->config, "Take the settings below from this rtvswitch.toml");
+  check->add_option("--config", args->config,
+                    "Take the settings below from this config file, as rtvswitch reads it (TOML, "
+                    "or JSON if it ends in .json)");
   check->add_option("--pmd-cores", args->pmd_cores, "PMD cores, e.g. 2,4-5 (default: config, 1)");
   check->add_option("--housekeeping-cores", args->housekeeping_cores,
                     "Housekeeping cores (default: config, 0)");

@@ -1,5 +1,5 @@
 #pragma once
-// `vswitchctl host check`: the host real-time readiness report (switch/core/host_check.h). It
+// `vswitchctl host check`: the host real-time readiness report (hostcheck/host_check.h). It
 // reads /proc and /sys directly and needs no running daemon.
 
 #include <CLI/CLI.hpp>

@@ -35,7 +35,7 @@ lint_format() {
 lint_tidy() {
   [[ -f build/compile_commands.json ]] || { echo "lint tidy: no build/compile_commands.json (run scripts/setup.sh)"; return 1; }
   local files
-  files=$(git ls-files 'switch/*.cpp' 'control/*.cpp')
+  files=$(git ls-files 'switch/*.cpp' 'control/*.cpp' 'hostcheck/*.cpp')
   local log
   log=$(mktemp)
   # -Wno-unknown-warning-option: GCC-only flags in the compile commands (-Wno-restrict).

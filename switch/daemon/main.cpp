@@ -23,10 +23,10 @@
 #include <memory>
 #include <vector>
 
-#include "switch/protocol/authz.h"
+#include "hostcheck/config_input.h"
 #include "switch/core/config.h"
 #include "switch/core/control_pacer.h"
-#include "switch/core/host_check.h"
+#include "switch/protocol/authz.h"
 #include "switch/protocol/jsonrpc.h"
 #include "switch/server/metrics_server.h"
 #include "switch/server/rpc_server.h"
@@ -121,15 +121,6 @@ class MetricsHandoff {
   std::string text_, error_;
 };
 
-rtvs::HostCheckInput hostCheckInput(const rtvs::Config& cfg) {
-  rtvs::HostCheckInput in;
-  in.pmd_cores = cfg.pmd_cores;
-  in.housekeeping_cores = cfg.housekeeping_cores;
-  in.pmd_priority = cfg.pmd_priority;
-  in.hugepages_mb = cfg.no_huge ? 0 : cfg.memory_mb;
-  return in;
-}
-
 // Real-time preconditions not met, one line each: a refusal to start (false), or with
 // allow-degraded a warning each, remembered in `degraded` for pmd.show and the metrics.
 bool acceptUnmet(const rtvs::Config& cfg, const std::vector<std::string>& unmet,
@@ -153,7 +144,8 @@ bool acceptUnmet(const rtvs::Config& cfg, const std::vector<std::string>& unmet,
 int runDaemon(const rtvs::Config& cfg) {
   rtvs::pinToHousekeeping(cfg);
   std::vector<std::string> degraded;
-  if (!acceptUnmet(cfg, rtvs::rtPreconditionFailures(hostCheckInput(cfg)), degraded)) return 1;
+  if (!acceptUnmet(cfg, rtvs::rtPreconditionFailures(rtvs::hostCheckInput(cfg)), degraded))
+    return 1;
   prepareSocketDir(cfg);
   makeDir(std::filesystem::path(cfg.control_socket).parent_path().string());
 
@@ -277,7 +269,7 @@ int main(int argc, char** argv) {
   }
   if (args.exit_now) return args.exit_code;
   if (args.check_host) {
-    const rtvs::HostCheckReport report = rtvs::runHostCheck(hostCheckInput(args.config));
+    const rtvs::HostCheckReport report = rtvs::runHostCheck(rtvs::hostCheckInput(args.config));
     std::cout << rtvs::formatHostCheckTable(report);
     return report.anyFail() ? 1 : 0;
   }

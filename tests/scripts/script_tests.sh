@@ -186,6 +186,20 @@ CPP
   ! grep -qE 'bad.cpp:(1|7|8|9):' "$TMP/out" || fail "a comment or a marked line was reported"
 }
 
+# vswitchctl host check --config: the daemon's TOML and JSON configs give the same report (their
+# cores, real-time profile and memory-mb reach the check), and an unreadable config is exit 2.
+host_check_config() {
+  local ctl=$1 rc=0 data=$SRC/tests/data fmt
+  for fmt in toml json; do
+    "$ctl" host check --config "$data/config/hostcheck.$fmt" --root "$data/hostcheck/tuned" \
+      --nic 0000:03:00.0 >"$TMP/$fmt" || fail "--config hostcheck.$fmt: exit $?"
+  done
+  grep -q '24 PASS, 0 INFO, 0 WARN, 0 FAIL: ready' "$TMP/toml" || fail "TOML config not all PASS"
+  cmp "$TMP/toml" "$TMP/json" || fail "TOML and JSON configs give different reports"
+  "$ctl" host check --config "$data/config/no-such.json" 2>"$TMP/err" || rc=$?
+  if ((rc != 2)) || ! grep -q 'no-such.json' "$TMP/err"; then fail "missing --config: exit $rc"; fi
+}
+
 case ${1:-} in
   lint-rt) lint_rt ;;
   lint-format) "$SRC/scripts/lint.sh" format ;;
@@ -197,6 +211,7 @@ case ${1:-} in
   systemd-unit) systemd_unit ;;
   yaml) yaml_files ;;
   host-check-cli) host_check_cli "$2" ;;
+  host-check-config) host_check_config "$2" ;;
   *) echo "usage: $0 CASE ARGS" >&2; exit 2 ;;
 esac
 echo PASS

@@ -1,4 +1,4 @@
-#include "switch/core/host_check.h"
+#include "hostcheck/host_check.h"
 
 #include <gtest/gtest.h>
 

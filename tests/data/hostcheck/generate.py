@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the host-check fixture trees (tuned/, untuned/, edge/, broken/, fairserver/) next to this file.
 
-Each tree holds only the /proc and /sys files that switch/core/host_check.cpp reads, modelling a
+Each tree holds only the /proc and /sys files that hostcheck/ reads, modelling a
 host; tests/unit/host_check_test.cpp checks every verdict on each. Rerun after editing:
     python3 tests/data/hostcheck/generate.py
 """

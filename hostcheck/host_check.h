@@ -21,6 +21,7 @@ struct HostCheckInput {
   std::vector<std::string> nic_pci;             // PCI addresses of physical NICs, e.g. 0000:03:00.0
   // Processes whose threads are ours (PMD threads sit on the PMD cores by design).
   std::vector<std::string> own_process_names{"rtvswitch"};
+  bool operator==(const HostCheckInput&) const = default;
 };
 
 struct HostCheckItem {

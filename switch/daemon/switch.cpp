@@ -360,6 +360,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   }
 
   auto rec = std::make_unique<PortRec>();
+  rec->spec = spec;
   uint16_t port_id = 0;
   rte_device* device = nullptr;
   if (vhost) {

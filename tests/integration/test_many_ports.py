@@ -62,6 +62,7 @@ class ManyPorts(unittest.TestCase):
         def churn():
             for i in range(N_VHOST):
                 add(f"v{i}", {"type": "vhostuser"})
+            out["mem_vhost"] = memory(sw.pid)
             for i in range(N_NULL):
                 add(f"n{i}", {"type": "dpdk", "devargs": f"net_null{i},no-rx=1"})
             out["mem_full"] = memory(sw.pid)
@@ -98,16 +99,19 @@ class ManyPorts(unittest.TestCase):
         st = guest.stats_settled(1, expect_rx=sent, timeout=10)
         n_added = N_VHOST + N_NULL
         rss0, huge0 = mem_before
-        rss1, huge1 = out["mem_full"]
+        rss1, huge1 = out["mem_vhost"]
+        rss2, huge2 = out["mem_full"]
         print(f"\nadded {n_added} ports ({N_VHOST} vhostuser, {N_NULL} net_null) and churned "
               f"{N_CHURN} in {t_all:.2f} s; port add: first {times[0]*1000:.1f} ms, median "
               f"{sorted(times)[len(times)//2]*1000:.1f} ms, max {max(times)*1000:.1f} ms, "
               f"256th port {times[n_added - 1]*1000:.1f} ms; del+add of {N_CHURN} vhost ports "
               f"{out['churn_s']:.2f} s; 257th: {out.get('refused')}\n"
-              f"memory: VmRSS {rss0} -> {rss1} KiB ({(rss1 - rss0) / n_added:.1f} KiB/port), "
-              f"hugepage mappings {huge0} -> {huge1} KiB ({(huge1 - huge0) / n_added:.1f} "
-              f"KiB/port); {sent} frames a->b", flush=True)
-        self.assertEqual(out.get("refused"), 'the switch has 256 ports',
+              f"memory of {N_VHOST} vhostuser ports (no guest): VmRSS {rss0} -> {rss1} KiB "
+              f"({(rss1 - rss0) / N_VHOST:.1f} KiB/port), hugepage mappings {huge0} -> {huge1} "
+              f"KiB ({(huge1 - huge0) / N_VHOST:.1f} KiB/port); of {N_NULL} net_null ports: "
+              f"VmRSS +{(rss2 - rss1) / N_NULL:.1f} KiB/port, hugepages "
+              f"+{(huge2 - huge1) / N_NULL:.1f} KiB/port; {sent} frames a->b", flush=True)
+        self.assertEqual(out.get("refused"), "the switch has 256 ports (code -32000)",
                          f"port {MAX_PORTS + 1} was not refused clearly")
         self.assertEqual(len(sw.rpc("port.list")["ports"]), MAX_PORTS)
         self.assertEqual(st["rx_by_flow"].get("1", 0), sent, "frames lost while ports changed")

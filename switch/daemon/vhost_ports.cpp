@@ -99,8 +99,8 @@ void Switch::startVhost(PortRec& rec, const std::string& path) {
   if (rec.spec.type == PortType::kVhostUserClient) flags |= RTE_VHOST_USER_CLIENT;
   const std::string where = "port \"" + rec.spec.name + "\": ";
   if (rte_vhost_driver_register(path.c_str(), flags) != 0) {
-    throw RpcError(rpc_code::kFailed, where + "cannot create vhost-user port on " +
-                                          rec.spec.path + " (see the daemon log)");
+    throw RpcError(rpc_code::kFailed, where + "cannot create vhost-user port on " + rec.spec.path +
+                                          " (see the daemon log)");
   }
   rec.vhost_path = path;
   rec.vhost_key = ++vhost_keys_;
@@ -112,15 +112,16 @@ void Switch::startVhost(PortRec& rec, const std::string& path) {
   if (rte_vhost_driver_callback_register(path.c_str(), &kOps) != 0) {
     step = "callbacks";
   } else if (rte_vhost_driver_disable_features(
-                 path.c_str(), (1ULL << kVirtioNetFHostTso4) | (1ULL << kVirtioNetFHostTso6)) != 0) {
+                 path.c_str(), (1ULL << kVirtioNetFHostTso4) | (1ULL << kVirtioNetFHostTso6)) !=
+             0) {
     step = "features";
   } else if (rte_vhost_driver_start(path.c_str()) != 0) {
     step = "start";
   }
   if (step != nullptr) {
     stopVhost(rec);
-    throw RpcError(rpc_code::kFailed, where + "cannot create vhost-user port on " +
-                                          rec.spec.path + " (" + step + "; see the daemon log)");
+    throw RpcError(rpc_code::kFailed, where + "cannot create vhost-user port on " + rec.spec.path +
+                                          " (" + step + "; see the daemon log)");
   }
 }
 

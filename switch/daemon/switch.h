@@ -177,6 +177,7 @@ class Switch {
   // "rx_q<N>_<name>" for the guest's tx virtqueue N (what the switch receives), "tx_q<N>_..."
   // for its rx virtqueue. Empty without a guest.
   std::vector<std::pair<std::string, uint64_t>> vhostVringStats(const PortRec& p) const;
+  nlohmann::json vhostXstats(const PortRec& p) const;
   // Creates the vhost-user socket of a native vhost port (server or client). Throws RpcError.
   void startVhost(PortRec& rec, const std::string& path);
   void stopVhost(PortRec& rec);

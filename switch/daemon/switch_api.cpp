@@ -105,6 +105,18 @@ json Switch::portObject(const PortRec& p) const {
   return o;
 }
 
+// The switch's own counters of a native vhost port, then the vhost library's per-virtqueue
+// counters while a guest is connected (they restart with each connection).
+json Switch::vhostXstats(const PortRec& p) const {
+  const PortTotals t = current(p);
+  json a = json::array({{{"name", "rx_good_packets"}, {"value", t.rx_packets}},
+                        {{"name", "rx_good_bytes"}, {"value", t.rx_bytes}},
+                        {{"name", "tx_good_packets"}, {"value", t.tx_packets}},
+                        {{"name", "tx_good_bytes"}, {"value", t.tx_bytes}}});
+  for (const auto& [n, v] : vhostVringStats(p)) a.push_back({{"name", n}, {"value", v}});
+  return json{{"name", p.spec.name}, {"ethdev", nullptr}, {"xstats", a}};
+}
+
 json Switch::portLatency(const PortRec& p, bool buckets) const {
   HistogramSnapshot in, out;
   latency(p.dp->index, in, out);
@@ -204,17 +216,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
           const std::string name = optString(params, "name");
           if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
           const PortRec& p = findPort(name);
-          if (p.vhost) {
-            // The switch's own counters of the port, then the vhost library's per-virtqueue
-            // counters while a guest is connected (they restart with each connection).
-            const PortTotals t = current(p);
-            json a = json::array({{{"name", "rx_good_packets"}, {"value", t.rx_packets}},
-                                  {{"name", "rx_good_bytes"}, {"value", t.rx_bytes}},
-                                  {{"name", "tx_good_packets"}, {"value", t.tx_packets}},
-                                  {{"name", "tx_good_bytes"}, {"value", t.tx_bytes}}});
-            for (const auto& [n, v] : vhostVringStats(p)) a.push_back({{"name", n}, {"value", v}});
-            return json{{"name", name}, {"ethdev", nullptr}, {"xstats", a}};
-          }
+          if (p.vhost) return vhostXstats(p);
           const uint16_t id = p.dp->port_id;
           // The driver's counters, in its order; read on the control thread (a PMD never
           // calls the stats functions).

@@ -123,6 +123,7 @@ void Switch::applySpec(PortRec& p, const PortSpec& spec) {
     auto next = std::make_unique<DpPort>();
     next->index = p.dp->index;
     next->port_id = p.dp->port_id;
+    next->vhost = p.vhost.get();
     next->txq_lock = p.txq_locks.get();
     fillDpPort(*next, spec);
     next->link_up.store(p.dp->link_up.load(std::memory_order_relaxed), std::memory_order_relaxed);

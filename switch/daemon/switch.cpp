@@ -359,98 +359,98 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
 
-  // Create the ethdev. Every port is one: the DPDK build's RTE_MAX_ETHPORTS (32 in Debian's
-  // DPDK 22.11) caps the ports below kMaxPorts.
-  const auto ethdevLimit = [] {
-    return RpcError(rpc_code::kFailed,
-                    "no free ethdev: this DPDK is built for " + std::to_string(RTE_MAX_ETHPORTS) +
-                        " ethdev ports per process (RTE_MAX_ETHPORTS), all in use");
-  };
-  std::string ethname;
-  if (vhost) {
-    if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) throw ethdevLimit();
-    ethname = "net_vhost_rtvs" + std::to_string(vdev_counter_++);
-    // Through the directory held open: what was checked is what DPDK binds or connects in.
-    const std::string args = "iface=" + sock.fd_path + ",queues=" + std::to_string(spec.queues) +
-                             ",client=" + (spec.type == PortType::kVhostUserClient ? "1" : "0");
-    if (rte_eal_hotplug_add("vdev", ethname.c_str(), args.c_str()) != 0) {
-      throw RpcError(rpc_code::kFailed, "cannot create vhost-user port on " + spec.path +
-                                            " (see the daemon log)");
-    }
-
-  } else {
-    ethname = spec.devargs.substr(0, spec.devargs.find(','));
-    uint16_t existing = 0;
-    if (rte_eth_dev_get_port_by_name(ethname.c_str(), &existing) == 0) {
-      // Probed already (a NIC found at start-up): usable unless another port has it.
-      if (by_port_id_.count(existing)) {
-        throw RpcError(rpc_code::kExists, "device " + ethname + " is already used by port \"" +
-                                              by_port_id_[existing]->spec.name + "\"");
-      }
-    } else if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
-      throw ethdevLimit();
-    } else if (rte_dev_probe(spec.devargs.c_str()) != 0) {
-      throw RpcError(rpc_code::kFailed, "devargs: cannot probe \"" + spec.devargs + "\"");
-    }
-  }
-  uint16_t port_id = 0;
-  if (rte_eth_dev_get_port_by_name(ethname.c_str(), &port_id) != 0) {
-    if (vhost) rte_eal_hotplug_remove("vdev", ethname.c_str());
-    throw RpcError(rpc_code::kFailed, "device " + ethname + " has no ethdev port");
-  }
-  rte_eth_dev_info info{};
-  rte_eth_dev_info_get(port_id, &info);
-  rte_device* device = info.device;
-  auto fail = [&](const std::string& msg) -> RpcError {
-    rte_eth_dev_stop(port_id);
-    rte_eth_dev_close(port_id);
-    if (device) rte_dev_remove(device);
-    return RpcError(rpc_code::kFailed, "port \"" + spec.name + "\": " + msg);
-  };
-
-  // Configure it: one rx and one tx queue per requested queue pair.
-  if (spec.queues > info.max_rx_queues || spec.queues > info.max_tx_queues) {
-    throw fail("queues: the device supports at most " +
-               std::to_string(std::min(info.max_rx_queues, info.max_tx_queues)));
-  }
-  if (spec.mtu > info.max_mtu || spec.mtu < info.min_mtu) {
-    throw fail("mtu: the device supports " + std::to_string(info.min_mtu) + ".." +
-               std::to_string(info.max_mtu));
-  }
-  rte_eth_conf conf{};
-  if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) conf.intr_conf.lsc = 1;
-  conf.rxmode.mtu = spec.mtu;
-  if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
-  }
-  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-  }
-  int rc = rte_eth_dev_configure(port_id, spec.queues, spec.queues, &conf);
-  if (rc != 0) throw fail(std::string("cannot configure: ") + rte_strerror(-rc));
-  const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
-  for (uint16_t q = 0; q < spec.queues; ++q) {
-    rte_eth_rxconf rxconf = info.default_rxconf;
-    rxconf.offloads = conf.rxmode.offloads;
-    rc = rte_eth_rx_queue_setup(port_id, q, kRxDesc, socket, &rxconf, pool_);
-    if (rc != 0) throw fail(std::string("rx queue setup: ") + rte_strerror(-rc));
-    rte_eth_txconf txconf = info.default_txconf;
-    txconf.offloads = conf.txmode.offloads;
-    rc = rte_eth_tx_queue_setup(port_id, q, kTxDesc, socket, &txconf);
-    if (rc != 0) throw fail(std::string("tx queue setup: ") + rte_strerror(-rc));
-  }
-  rc = rte_eth_dev_start(port_id);
-  if (rc != 0) throw fail(std::string("cannot start: ") + rte_strerror(-rc));
-  // net_vhost creates a server socket when configured. Guests (QEMU) often run as another user
-  // in the switch's group.
-  if (spec.type == PortType::kVhostUser) {
-    if (const int err = chmodSocketAt(sock, 0660); err != 0) {
-      throw fail(std::string("cannot chmod the socket: ") + strerror(err));
-    }
-  }
-  rte_eth_promiscuous_enable(port_id);  // a bridge port receives every frame; vhost ignores it
-
   auto rec = std::make_unique<PortRec>();
+  rec->spec = spec;
+  uint16_t port_id = 0;
+  rte_device* device = nullptr;
+  if (vhost) {
+    // Native vhost-user: DPDK's vhost library directly, no ethdev (RTE_MAX_ETHPORTS, 32 in
+    // Debian's DPDK 22.11, limits only `dpdk` ports). Through the directory held open: what was
+    // checked is what the library binds or connects in.
+    rec->vhost = std::make_unique<VhostDev>();
+    rec->vhost->pool = pool_;
+    startVhost(*rec, sock.fd_path);
+    // Guests (QEMU) often run as another user in the switch's group.
+    if (spec.type == PortType::kVhostUser) {
+      if (const int err = chmodSocketAt(sock, 0660); err != 0) {
+        stopVhost(*rec);
+        throw RpcError(rpc_code::kFailed, "port \"" + spec.name +
+                                              "\": cannot chmod the socket: " + strerror(err));
+      }
+    }
+  } else {
+    // Create the ethdev: the DPDK build's RTE_MAX_ETHPORTS (32 in Debian's DPDK 22.11) caps the
+    // `dpdk` ports.
+    const auto ethdevLimit = [] {
+      return RpcError(rpc_code::kFailed,
+                      "no free ethdev: this DPDK is built for " + std::to_string(RTE_MAX_ETHPORTS) +
+                          " ethdev ports per process (RTE_MAX_ETHPORTS), all in use");
+    };
+    std::string ethname;
+    {
+      ethname = spec.devargs.substr(0, spec.devargs.find(','));
+      uint16_t existing = 0;
+      if (rte_eth_dev_get_port_by_name(ethname.c_str(), &existing) == 0) {
+        // Probed already (a NIC found at start-up): usable unless another port has it.
+        if (by_port_id_.count(existing)) {
+          throw RpcError(rpc_code::kExists, "device " + ethname + " is already used by port \"" +
+                                                by_port_id_[existing]->spec.name + "\"");
+        }
+      } else if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
+        throw ethdevLimit();
+      } else if (rte_dev_probe(spec.devargs.c_str()) != 0) {
+        throw RpcError(rpc_code::kFailed, "devargs: cannot probe \"" + spec.devargs + "\"");
+      }
+    }
+    if (rte_eth_dev_get_port_by_name(ethname.c_str(), &port_id) != 0) {
+      throw RpcError(rpc_code::kFailed, "device " + ethname + " has no ethdev port");
+    }
+    rte_eth_dev_info info{};
+    rte_eth_dev_info_get(port_id, &info);
+    device = info.device;
+    auto fail = [&](const std::string& msg) -> RpcError {
+      rte_eth_dev_stop(port_id);
+      rte_eth_dev_close(port_id);
+      if (device) rte_dev_remove(device);
+      return RpcError(rpc_code::kFailed, "port \"" + spec.name + "\": " + msg);
+    };
+
+    // Configure it: one rx and one tx queue per requested queue pair.
+    if (spec.queues > info.max_rx_queues || spec.queues > info.max_tx_queues) {
+      throw fail("queues: the device supports at most " +
+                 std::to_string(std::min(info.max_rx_queues, info.max_tx_queues)));
+    }
+    if (spec.mtu > info.max_mtu || spec.mtu < info.min_mtu) {
+      throw fail("mtu: the device supports " + std::to_string(info.min_mtu) + ".." +
+                 std::to_string(info.max_mtu));
+    }
+    rte_eth_conf conf{};
+    if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) conf.intr_conf.lsc = 1;
+    conf.rxmode.mtu = spec.mtu;
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
+      conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    }
+    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+      conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    }
+    int rc = rte_eth_dev_configure(port_id, spec.queues, spec.queues, &conf);
+    if (rc != 0) throw fail(std::string("cannot configure: ") + rte_strerror(-rc));
+    const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
+    for (uint16_t q = 0; q < spec.queues; ++q) {
+      rte_eth_rxconf rxconf = info.default_rxconf;
+      rxconf.offloads = conf.rxmode.offloads;
+      rc = rte_eth_rx_queue_setup(port_id, q, kRxDesc, socket, &rxconf, pool_);
+      if (rc != 0) throw fail(std::string("rx queue setup: ") + rte_strerror(-rc));
+      rte_eth_txconf txconf = info.default_txconf;
+      txconf.offloads = conf.txmode.offloads;
+      rc = rte_eth_tx_queue_setup(port_id, q, kTxDesc, socket, &txconf);
+      if (rc != 0) throw fail(std::string("tx queue setup: ") + rte_strerror(-rc));
+    }
+    rc = rte_eth_dev_start(port_id);
+    if (rc != 0) throw fail(std::string("cannot start: ") + rte_strerror(-rc));
+    rte_eth_promiscuous_enable(port_id);  // a bridge port receives every frame; vhost ignores it
+  }
+
   rec->spec = spec;
   rec->options = options.empty() ? toOptions(spec) : options;
   rec->external_ids = external_ids;
@@ -463,6 +463,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   DpPort& dp = *rec->dp;
   dp.index = index;
   dp.port_id = port_id;
+  dp.vhost = rec->vhost.get();
   dp.txq_lock = rec->txq_locks.get();
   fillDpPort(dp, spec);
 
@@ -475,17 +476,28 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   latency(index, rec->lat_in_base, rec->lat_out_base);
   budget_seen_[index] = 0;
 
-  rte_eth_link link{};
-  rte_eth_link_get_nowait(port_id, &link);
+  bool up = false;
+  if (vhost) {
+    up = rec->vhost->vid.load(std::memory_order_acquire) >= 0;  // a guest may connect at once; its event follows anyway
+  } else {
+    rte_eth_link link{};
+    rte_eth_link_get_nowait(port_id, &link);
+    up = link.link_status == RTE_ETH_LINK_UP;
+  }
   PortRec* raw = rec.get();
   by_index_[index] = raw;
-  by_port_id_[port_id] = raw;
+  if (vhost) {
+    by_vhost_key_[raw->vhost_key] = raw;
+  } else {
+    by_port_id_[port_id] = raw;
+  }
   ports_[spec.name] = std::move(rec);
-  if (link.link_status == RTE_ETH_LINK_UP) setLink(*raw, true);
+  if (up) setLink(*raw, true);
   publish();
-  spdlog::info("port {} added: type={} {}{} queues={} mtu={} (index {}, ethdev {})", spec.name,
+  spdlog::info("port {} added: type={} {}{} queues={} mtu={} (index {}, {})", spec.name,
                portTypeName(spec.type), vhost ? "path=" : "devargs=",
-               vhost ? spec.path : spec.devargs, spec.queues, spec.mtu, index, port_id);
+               vhost ? spec.path : spec.devargs, spec.queues, spec.mtu, index,
+               vhost ? std::string("vhost library") : "ethdev " + std::to_string(port_id));
   return portObject(*raw);
 }
 
@@ -497,10 +509,15 @@ void Switch::delPort(const std::string& name) {
   publish();  // after this no PMD touches the port
   drainLearnRings(true, index);
   macs_.flushPort(index);
-  rte_eth_dev_stop(port_id);
-  rte_eth_dev_close(port_id);
-  if (p.device) rte_dev_remove(p.device);
-  by_port_id_.erase(port_id);
+  if (p.vhost) {
+    stopVhost(p);  // the guest's connection too (destroy_device runs in this thread)
+    by_vhost_key_.erase(p.vhost_key);
+  } else {
+    rte_eth_dev_stop(port_id);
+    rte_eth_dev_close(port_id);
+    if (p.device) rte_dev_remove(p.device);
+    by_port_id_.erase(port_id);
+  }
   spdlog::info("port {} removed", name);
   ports_.erase(name);
   rebalance();
@@ -541,6 +558,19 @@ void Switch::postLinkEvent(uint16_t port_id, bool up) {
     events_.emplace_back(port_id, up);
   }
   wake();  // the control thread may be asleep for up to ControlPacer::kMaxMs
+}
+
+void Switch::postVhostEvent(uint64_t key, bool up) {
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    vhost_events_.emplace_back(key, up);
+  }
+  wake();
+}
+
+void Switch::waitForPmds() noexcept {
+  // Threads that are not online (PMDs not started or stopped) are not waited for.
+  rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
 }
 
 void Switch::setLink(PortRec& p, bool up) {
@@ -600,12 +630,21 @@ bool Switch::poll() {
     std::lock_guard<std::mutex> lock(events_mu_);
     events.swap(events_);
   }
-  bool busy = !events.empty();
+  std::vector<std::pair<uint64_t, bool>> vevents;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    vevents.swap(vhost_events_);
+  }
+  bool busy = !events.empty() || !vevents.empty();
   for (auto [port_id, up] : events) {
     auto it = by_port_id_.find(port_id);
     if (it == by_port_id_.end()) continue;
     // A down+up pair that arrived together is a reconnect: replay both transitions.
     setLink(*it->second, up);
+  }
+  for (auto [key, up] : vevents) {
+    auto it = by_vhost_key_.find(key);
+    if (it != by_vhost_key_.end()) setLink(*it->second, up);
   }
   busy |= drainLearnRings(false, 0) > 0;
 
@@ -664,7 +703,9 @@ PortTotals Switch::totals(uint16_t index) const {
     t.over_budget += pmd->stats().over_budget[index].get();
   }
   // The driver counts receive buffers it could not allocate (the pool ran dry).
-  if (by_index_[index] != nullptr) {
+  if (by_index_[index] != nullptr && by_index_[index]->vhost) {
+    t.guest_notifications = guestNotifications(*by_index_[index]);
+  } else if (by_index_[index] != nullptr) {
     rte_eth_stats es{};
     if (rte_eth_stats_get(by_index_[index]->dp->port_id, &es) == 0) {
       t.drops[kDropNoMbuf] += es.rx_nombuf;
@@ -674,29 +715,17 @@ PortTotals Switch::totals(uint16_t index) const {
   return t;
 }
 
-// net_vhost exposes the vhost library's per-virtqueue statistics as xstats
-// ("rx_q0_guest_notifications", "tx_q0_guest_notifications", ...); other drivers have none.
+// The vhost library's per-virtqueue guest_notifications (both directions), summed.
 uint64_t Switch::guestNotifications(const PortRec& p) const {
-  // Without a guest (link down) net_vhost has no device to ask and logs an error for each try;
-  // the count so far stays.
-  if (p.spec.type == PortType::kDpdk) return 0;
-  if (!p.link_up) return p.notif_before + p.notif_raw;
-  const uint16_t port_id = p.dp->port_id;
-  const int n = rte_eth_xstats_get_names(port_id, nullptr, 0);
+  if (!p.vhost) return 0;
+  // Without a guest there is no device to ask: the count so far stays.
+  const auto stats = vhostVringStats(p);
+  if (stats.empty()) return p.notif_before + p.notif_raw;
+  static constexpr std::string_view kSuffix = "_guest_notifications";
   uint64_t raw = 0;
-  if (n > 0) {
-    std::vector<rte_eth_xstat_name> names(n);
-    std::vector<rte_eth_xstat> values(n);
-    if (rte_eth_xstats_get_names(port_id, names.data(), n) == n &&
-        rte_eth_xstats_get(port_id, values.data(), n) == n) {
-      static constexpr std::string_view kSuffix = "_guest_notifications";
-      for (const rte_eth_xstat& v : values) {
-        if (v.id >= static_cast<uint64_t>(n)) continue;
-        const std::string_view name = names[v.id].name;
-        if (name.size() > kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix) {
-          raw += v.value;
-        }
-      }
+  for (const auto& [name, value] : stats) {
+    if (name.size() > kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix) {
+      raw += value;
     }
   }
   if (raw < p.notif_raw) p.notif_before += p.notif_raw;  // a new guest connection restarted them

@@ -87,6 +87,12 @@ class Switch {
 
   // Called from DPDK threads (LSC callbacks): queue a link change for the control thread.
   void postLinkEvent(uint16_t port_id, bool up);
+  // Called from the vhost library's threads (new_device/destroy_device) for the native vhost
+  // port registered as `key`.
+  void postVhostEvent(uint64_t key, bool up);
+  // Any thread: returns once every PMD has passed a quiescent state (none still uses what was
+  // unpublished or cleared before the call).
+  void waitForPmds() noexcept;
 
   void registerMethods(RpcDispatcher& d);
 
@@ -119,6 +125,11 @@ class Switch {
     std::unique_ptr<rte_spinlock_t[]> txq_locks;  // shared by every DpPort version of the port
     std::unique_ptr<DpPort> dp;
     rte_device* device = nullptr;
+    // Native vhost-user ports (no ethdev): the vhost library's device, the path registered with
+    // it and the key of its link events.
+    std::unique_ptr<VhostDev> vhost;
+    std::string vhost_path;
+    uint64_t vhost_key = 0;
     ConfinedSocket sock;  // vhost ports: the socket's directory, held until the port is gone
     bool link_up = false;
     bool ever_up = false;
@@ -162,6 +173,14 @@ class Switch {
   void updateMacLimits();
   PortTotals totals(uint16_t index) const;
   uint64_t guestNotifications(const PortRec& p) const;
+  // A connected native vhost port's per-virtqueue statistics (vhost library, stats enabled):
+  // "rx_q<N>_<name>" for the guest's tx virtqueue N (what the switch receives), "tx_q<N>_..."
+  // for its rx virtqueue. Empty without a guest.
+  std::vector<std::pair<std::string, uint64_t>> vhostVringStats(const PortRec& p) const;
+  nlohmann::json vhostXstats(const PortRec& p) const;
+  // Creates the vhost-user socket of a native vhost port (server or client). Throws RpcError.
+  void startVhost(PortRec& rec, const std::string& path);
+  void stopVhost(PortRec& rec);
   PortTotals current(const PortRec& p) const { return totals(p.dp->index).minus(p.baseline); }
   void latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const;
   nlohmann::json portSummary(const PortRec& p) const;
@@ -190,7 +209,9 @@ class Switch {
 
   std::map<std::string, std::unique_ptr<PortRec>> ports_;
   std::array<PortRec*, kMaxPorts> by_index_{};
-  std::map<uint16_t, PortRec*> by_port_id_;
+  std::map<uint16_t, PortRec*> by_port_id_;  // ethdev ports
+  std::map<uint64_t, PortRec*> by_vhost_key_;  // native vhost ports
+  uint64_t vhost_keys_ = 0;
   std::atomic<const Snapshot*> snapshot_{nullptr};
   std::unique_ptr<Snapshot> current_;
   uint64_t generation_ = 0;
@@ -202,6 +223,7 @@ class Switch {
   int wake_fd_ = -1;
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;
+  std::vector<std::pair<uint64_t, bool>> vhost_events_;
 
   uint64_t last_age_tsc_ = 0, last_link_poll_tsc_ = 0, last_budget_tsc_ = 0;
   std::array<uint64_t, kMaxPorts> budget_seen_{};

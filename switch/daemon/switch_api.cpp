@@ -99,9 +99,22 @@ json Switch::portObject(const PortRec& p) const {
     rxqs.push_back({{"queue", q}, {"pmd", p.rxq_pmd[q]}, {"core", cfg_.pmd_cores[p.rxq_pmd[q]]}});
   }
   o["rxqs"] = rxqs;
-  o["ethdev"] = p.dp->port_id;
+  // Native vhost ports have no ethdev.
+  o["ethdev"] = p.vhost ? json(nullptr) : json(p.dp->port_id);
   o["stats"] = portStats(p);
   return o;
+}
+
+// The switch's own counters of a native vhost port, then the vhost library's per-virtqueue
+// counters while a guest is connected (they restart with each connection).
+json Switch::vhostXstats(const PortRec& p) const {
+  const PortTotals t = current(p);
+  json a = json::array({{{"name", "rx_good_packets"}, {"value", t.rx_packets}},
+                        {{"name", "rx_good_bytes"}, {"value", t.rx_bytes}},
+                        {{"name", "tx_good_packets"}, {"value", t.tx_packets}},
+                        {{"name", "tx_good_bytes"}, {"value", t.tx_bytes}}});
+  for (const auto& [n, v] : vhostVringStats(p)) a.push_back({{"name", n}, {"value", v}});
+  return json{{"name", p.spec.name}, {"ethdev", nullptr}, {"xstats", a}};
 }
 
 json Switch::portLatency(const PortRec& p, bool buckets) const {
@@ -197,11 +210,13 @@ void Switch::registerMethods(RpcDispatcher& d) {
     return json{{"commands", cmds}};
   });
   registerPortMethods(d);
-  d.add("port.xstats", "name", "the port's ethdev extended statistics (DPDK xstats)",
+  d.add("port.xstats", "name",
+        "the port's extended statistics (DPDK xstats; vhost ports: the vhost library's)",
         [this](const json& params) {
           const std::string name = optString(params, "name");
           if (name.empty()) throw RpcError(rpc_code::kInvalidParams, "missing parameter: name");
           const PortRec& p = findPort(name);
+          if (p.vhost) return vhostXstats(p);
           const uint16_t id = p.dp->port_id;
           // The driver's counters, in its order; read on the control thread (a PMD never
           // calls the stats functions).

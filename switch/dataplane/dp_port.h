@@ -4,6 +4,7 @@
 // except the link flag (written by the control thread) and the tx locks. Freed only after an RCU
 // grace period once no snapshot refers to it.
 
+#include <rte_mempool.h>
 #include <rte_spinlock.h>
 
 #include <atomic>
@@ -14,9 +15,21 @@
 
 namespace rtvs {
 
+// A vhost-user port driven through DPDK's vhost library (no ethdev). Owned by the control
+// thread's port record and shared by every DpPort version of the port. `vid` is the vhost
+// library's device id while a guest is connected (new_device .. destroy_device), else -1; the
+// destroy_device callback sets -1 and waits for an RCU grace period before it returns, so no PMD
+// uses a vid the library has released.
+struct VhostDev {
+  std::atomic<int> vid{-1};
+  rte_mempool* pool = nullptr;  // receive buffers (dequeue)
+};
+
 struct DpPort {
   uint16_t index = 0;       // switch port index, 0..kMaxPorts-1
-  uint16_t port_id = 0;     // DPDK ethdev port id
+  uint16_t port_id = 0;     // DPDK ethdev port id (ethdev ports only)
+  // Native vhost-user port (rte_vhost), or nullptr: an ethdev (rte_eth_rx/tx_burst on port_id).
+  VhostDev* vhost = nullptr;
   uint16_t n_queues = 1;    // rx and tx queues
   uint32_t max_frame = 0;   // MTU + kL2Overhead
   uint32_t latency_budget_ticks = 0;  // 0 = no budget

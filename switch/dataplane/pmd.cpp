@@ -9,6 +9,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
+#include <rte_vhost.h>
 
 #include <cerrno>
 #include <cstring>
@@ -29,6 +30,26 @@ inline MacAddr loadMac(const uint8_t* p) noexcept {
 }
 // Not a 48-bit MAC: the "nothing cached yet" value of the per-burst lookup caches.
 constexpr MacAddr kNoMac = ~MacAddr{0};
+
+// A port's receive and transmit, by kind: one predictable branch on DpPort::vhost. A native vhost
+// port's rx queue q is the guest's tx virtqueue 2q+1, its tx queue q the guest's rx virtqueue 2q.
+inline uint16_t rxBurst(const DpPort& p, uint16_t q, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (p.vhost == nullptr) return rte_eth_rx_burst(p.port_id, q, pkts, n);
+  const int vid = p.vhost->vid.load(std::memory_order_acquire);
+  if (vid < 0) return 0;  // no guest
+  return rte_vhost_dequeue_burst(vid, static_cast<uint16_t>(2 * q + 1), p.vhost->pool, pkts, n);
+}
+
+// Takes the sent mbufs (like rte_eth_tx_burst): the vhost library copies them into the guest's
+// buffers, so they are freed here.
+inline uint16_t txBurst(const DpPort& p, uint16_t q, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (p.vhost == nullptr) return rte_eth_tx_burst(p.port_id, q, pkts, n);
+  const int vid = p.vhost->vid.load(std::memory_order_acquire);
+  if (vid < 0) return 0;
+  const uint16_t sent = rte_vhost_enqueue_burst(vid, static_cast<uint16_t>(2 * q), pkts, n);
+  if (sent) rte_pktmbuf_free_bulk(pkts, sent);
+  return sent;
+}
 
 // Frees `n` mbufs that were not transmitted.
 inline void freeBulk(rte_mbuf** pkts, uint16_t n) noexcept {
@@ -71,7 +92,7 @@ int Pmd::run() noexcept {
         }
       }
       last = now;
-      const uint16_t n = rte_eth_rx_burst(q.port->port_id, q.queue, pkts, kBurst);
+      const uint16_t n = rxBurst(*q.port, q.queue, pkts, kBurst);
       if (n == 0) continue;
       busy = true;
       processBurst(*s, q, pkts, n, now);
@@ -366,11 +387,11 @@ void Pmd::flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept
     for (uint16_t i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
     // rt: fewer tx queues than PMDs only (dp_port.h): the one documented lock of the dataplane
     if (out->txq_shared) rte_spinlock_lock(const_cast<rte_spinlock_t*>(&out->txq_lock[txq]));
-    uint16_t sent = rte_eth_tx_burst(out->port_id, txq, b.pkts, b.n);
+    uint16_t sent = txBurst(*out, txq, b.pkts, b.n);
     // Retry while the queue makes progress: a guest that drains slowly gets a few more chances,
     // a stuck one costs at most one extra attempt.
     for (unsigned r = 0; sent < b.n && r < kMaxTxRetries; ++r) {
-      const uint16_t more = rte_eth_tx_burst(out->port_id, txq, b.pkts + sent, b.n - sent);
+      const uint16_t more = txBurst(*out, txq, b.pkts + sent, b.n - sent);
       c.tx_retries.add(1);
       if (more == 0) break;
       sent += more;

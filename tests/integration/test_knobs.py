@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run-time knobs against the real daemon: `vswitchctl port xstats` (the vhost ethdev's DPDK
+"""Run-time knobs against the real daemon: `vswitchctl port xstats` (a vhost port's
 extended statistics, human and --json, counting the frames a DPDK guest sent) and
 `vswitchctl log level` (shows; sets the daemon's and DPDK's level: at debug DPDK's vhost library
 logs a new port's socket, at error it does not; a bad level is refused and changes nothing)."""
@@ -33,7 +33,7 @@ class Knobs(unittest.TestCase):
         self.assertEqual(r["name"], "a")
         after = {x["name"]: x["value"] for x in r["xstats"]}
         self.assertEqual(after["rx_good_packets"] - before["rx_good_packets"], n)
-        self.assertIn("rx_q0_size_64_packets", after)  # net_vhost's own per-queue counters
+        self.assertIn("rx_q0_size_64_packets", after)  # the vhost library's per-virtqueue counters
         text = self.sw.ctl("port", "xstats", "a").stdout
         self.assertTrue(text.startswith("XSTAT"), text)
         self.assertRegex(text, rf"\nrx_good_packets +{after['rx_good_packets']}\n")

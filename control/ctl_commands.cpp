@@ -10,8 +10,8 @@
 
 #include "switch/core/config.h"
 #include "switch/core/drop_reasons.h"
-#include "switch/protocol/jsonrpc.h"
 #include "switch/core/port_spec.h"
+#include "switch/protocol/jsonrpc.h"
 #include "switch/protocol/rpc_client.h"
 
 namespace rtvs {
@@ -65,7 +65,6 @@ std::string withUnit(const json& o, const char* key, const char* unit) {
   std::string s = field(o, key);
   return s == "-" ? s : s + " " + unit;
 }
-
 
 // Sum of the drops that lose the frame (learn_full and learn_limited forward it, so they are not).
 std::string dropSum(const json& drops) {
@@ -664,8 +663,9 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
 
   CLI::App* xstats = port->add_subcommand("xstats", "The port's DPDK extended statistics");
   xstats->add_option("NAME", name_, "Port name")->required();
-  set(xstats, "port xstats",
-      [this] { return std::vector<CtlCall>{{"port.xstats", {{"name", name_}}}}; });
+  set(xstats, "port xstats", [this] {
+    return std::vector<CtlCall>{{"port.xstats", {{"name", name_}}}};
+  });
 
   CLI::App* fdb = app.add_subcommand("fdb", "The learned MAC table");
   fdb->require_subcommand(1);

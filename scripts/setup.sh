@@ -32,7 +32,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3
   libdpdk-dev dpdk dpdk-dev libnuma-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
   nlohmann-json3-dev libtomlplusplus-dev libsystemd-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
   iproute2 procps kmod rt-tests
   qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
   prometheus libvirt-clients gnuplot-nox

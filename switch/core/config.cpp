@@ -109,7 +109,7 @@ struct Node {
   std::string str;      // kString; for kInteger the value as written (for messages)
   int64_t integer = 0;  // kInteger (JSON integers above INT64_MAX are clamped; str is exact)
   bool boolean = false;
-  std::vector<Node> items;                            // kArray
+  std::vector<Node> items;      // kArray
   std::vector<Member> members;  // kTable
   std::string other;            // kOther: the type's name
 };
@@ -261,8 +261,8 @@ std::vector<std::string> asStrings(const Node& n, std::string_view key) {
 
 void checkGroupName(const std::string& g, std::string_view key) {
   const bool ok = std::all_of(g.begin(), g.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
   if (!ok || (!g.empty() && g[0] == '-')) {
     fail(key, "must be a group name of [A-Za-z0-9_.-], got " + quotedValue(g));

@@ -19,8 +19,8 @@ constexpr int kRealtimePmdPriority = 50;
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
 struct Config {
-  std::vector<unsigned> pmd_cores{1};           // "pmd-cores": cpu list, e.g. "2,4-6" or [2,4]
-  std::vector<unsigned> housekeeping_cores{0};  // "housekeeping-cores"
+  std::vector<unsigned> pmd_cores{1};               // "pmd-cores": cpu list, e.g. "2,4-6" or [2,4]
+  std::vector<unsigned> housekeeping_cores{0};      // "housekeeping-cores"
   std::string socket_dir = "/run/rtvswitch/vhost";  // "socket-dir": guest (vhost-user) sockets
   std::string socket_dir_group;  // "socket-dir-group": group of socket-dir; "" = unchanged
   std::string socket_dir_mode;   // "socket-dir-mode": octal mode of socket-dir; "" = unchanged
@@ -33,8 +33,8 @@ struct Config {
   unsigned mac_aging_s = 300;             // "mac-aging-sec": 0 disables aging
   unsigned mac_table_size = 8192;         // "mac-table-size": max learned entries (power of two)
   LogLevel log_level = LogLevel::kInfo;   // "log-level": trace|debug|info|warn|error|critical|off
-  int pmd_priority = 0;               // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
-  bool mlockall = true;               // "mlockall": a failure refuses start (see allow-degraded)
+  int pmd_priority = 0;  // "pmd-priority": 0 = normal scheduling; 1-99 = SCHED_FIFO
+  bool mlockall = true;  // "mlockall": a failure refuses start (see allow-degraded)
   // "realtime": the real-time profile: SCHED_FIFO PMDs (pmd-priority kRealtimePmdPriority unless
   // set), mlockall, and the host preconditions of FIFO PMDs enforced at start.
   bool realtime = false;
@@ -49,9 +49,9 @@ struct Config {
   std::string control_read_group;   // "control-read-group": "" = the control socket's group
   std::vector<std::string> allowed_socket_dirs;  // "allowed-socket-dirs" (+ socket-dir always)
   std::vector<std::string> dpdk_allow = defaultDpdkAllow();  // "dpdk-allow": devargs allow-list
-  unsigned control_mutation_rate = 50;     // "control-mutation-rate": admin calls/s per uid, 0 = off
+  unsigned control_mutation_rate = 50;  // "control-mutation-rate": admin calls/s per uid, 0 = off
   unsigned control_mutation_burst = 1000;  // "control-mutation-burst"
-  std::vector<PortSpec> ports;        // "[[port]]" tables: name = "...", plus port options
+  std::vector<PortSpec> ports;             // "[[port]]" tables: name = "...", plus port options
 
   bool operator==(const Config&) const = default;
 };

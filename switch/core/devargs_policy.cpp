@@ -176,6 +176,7 @@ DevargsRule parseDevargsRule(std::string_view entry) {
 
 std::vector<DevargsRule> parseDevargsRules(const std::vector<std::string>& entries) {
   std::vector<DevargsRule> rules;
+  rules.reserve(entries.size());
   for (const std::string& e : entries) rules.push_back(parseDevargsRule(e));
   return rules;
 }

@@ -7,16 +7,16 @@
 #include <cstddef>
 #include <string>
 
-#define RTVS_DROP_REASONS(X)                                                                   \
-  X(kDropTxFull, "tx_full", "egress queue full or guest not ready")                            \
-  X(kDropMtu, "mtu", "longer than the egress port's MTU plus an Ethernet header and a tag")    \
-  X(kDropNoMbuf, "no_mbuf", "the mbuf pool was empty")                                         \
-  X(kDropLinkDown, "link_down", "egress link down")                                            \
-  X(kDropRunt, "runt", "ingress frame shorter than an Ethernet header")                        \
-  X(kDropHairpin, "hairpin", "destination learned on the ingress port")                        \
+#define RTVS_DROP_REASONS(X)                                                                    \
+  X(kDropTxFull, "tx_full", "egress queue full or guest not ready")                             \
+  X(kDropMtu, "mtu", "longer than the egress port's MTU plus an Ethernet header and a tag")     \
+  X(kDropNoMbuf, "no_mbuf", "the mbuf pool was empty")                                          \
+  X(kDropLinkDown, "link_down", "egress link down")                                             \
+  X(kDropRunt, "runt", "ingress frame shorter than an Ethernet header")                         \
+  X(kDropHairpin, "hairpin", "destination learned on the ingress port")                         \
   X(kDropVlan, "vlan", "a VLAN the port does not carry (ingress tag, or a stale egress entry)") \
-  X(kDropSpoof, "spoof", "source MAC not in the ingress port's allowed-macs")                  \
-  X(kDropMacLimit, "mac_limit", "new source MAC on a port that has learned mac-limit MACs")    \
+  X(kDropSpoof, "spoof", "source MAC not in the ingress port's allowed-macs")                   \
+  X(kDropMacLimit, "mac_limit", "new source MAC on a port that has learned mac-limit MACs")     \
   X(kDropStorm, "storm", "flooded frame over the ingress port's storm-*-pps limit")
 
 namespace rtvs {

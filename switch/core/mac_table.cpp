@@ -189,9 +189,8 @@ size_t MacTable::age(uint64_t now, uint64_t max_age) noexcept {
   return n;
 }
 
-void MacTable::forEach(
-    const std::function<void(uint16_t vlan, MacAddr, uint16_t port, uint64_t last_seen)>& fn)
-    const {
+void MacTable::forEach(const std::function<void(uint16_t vlan, MacAddr, uint16_t port,
+                                                uint64_t last_seen)>& fn) const {
   for (uint32_t i = 0; i <= mask_; ++i) {
     const uint64_t w = slots_[i].load(std::memory_order_relaxed);
     if (w != 0) fn(vlanOf(w), w & kMacMask, portOf(w), seen_[i].load(std::memory_order_relaxed));

@@ -77,7 +77,8 @@ class MacTable {
   // PMD side: refresh the age of the entry found at `slot`, if older than `min_delta`.
   void touch(uint32_t slot, uint64_t now, uint64_t min_delta) noexcept {
     auto& s = seen_[slot];
-    if (now - s.load(std::memory_order_relaxed) > min_delta) s.store(now, std::memory_order_relaxed);
+    if (now - s.load(std::memory_order_relaxed) > min_delta)
+      s.store(now, std::memory_order_relaxed);
   }
 
   // --- the writer thread only ---

@@ -23,7 +23,8 @@ std::vector<RxqSlot> planAdd(std::vector<RxqSlot> plan, uint32_t port, uint16_t 
                              unsigned n_pmds) {
   std::vector<unsigned> load = loads(plan, n_pmds);
   for (uint16_t q = 0; q < queues; ++q) {
-    const auto pmd = static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
+    const auto pmd =
+        static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
     plan.push_back({port, q, pmd});
     ++load[pmd];
   }
@@ -33,8 +34,10 @@ std::vector<RxqSlot> planAdd(std::vector<RxqSlot> plan, uint32_t port, uint16_t 
 std::vector<RxqSlot> planRebalance(std::vector<RxqSlot> plan, unsigned n_pmds) {
   std::vector<unsigned> load = loads(plan, n_pmds);
   for (;;) {
-    const auto hi = static_cast<unsigned>(std::max_element(load.begin(), load.end()) - load.begin());
-    const auto lo = static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
+    const auto hi =
+        static_cast<unsigned>(std::max_element(load.begin(), load.end()) - load.begin());
+    const auto lo =
+        static_cast<unsigned>(std::min_element(load.begin(), load.end()) - load.begin());
     if (load[hi] < load[lo] + 2) return plan;
     // Move the most recently added queue of the busiest PMD.
     for (auto it = plan.rbegin(); it != plan.rend(); ++it) {

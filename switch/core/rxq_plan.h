@@ -9,9 +9,9 @@
 namespace rtvs {
 
 struct RxqSlot {
-  uint32_t port;   // switch port index
+  uint32_t port;  // switch port index
   uint16_t queue;
-  unsigned pmd;    // the PMD polling it
+  unsigned pmd;  // the PMD polling it
   bool operator==(const RxqSlot&) const = default;
 };
 

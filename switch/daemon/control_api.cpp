@@ -1,7 +1,7 @@
 #include "switch/daemon/control_api.h"
 
-#include "switch/protocol/authz.h"
 #include "switch/core/socket_policy.h"
+#include "switch/protocol/authz.h"
 
 namespace rtvs {
 

@@ -8,7 +8,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
-#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,17 +25,17 @@
 #include "hostcheck/config_input.h"
 #include "switch/core/config.h"
 #include "switch/core/control_pacer.h"
+#include "switch/daemon/control_api.h"
+#include "switch/daemon/dpdk_log.h"
+#include "switch/daemon/eal_args.h"
+#include "switch/daemon/log_control.h"
+#include "switch/daemon/state_file.h"
+#include "switch/daemon/switch.h"
+#include "switch/daemon/watchdog.h"
 #include "switch/protocol/authz.h"
 #include "switch/protocol/jsonrpc.h"
 #include "switch/server/metrics_server.h"
 #include "switch/server/rpc_server.h"
-#include "switch/daemon/control_api.h"
-#include "switch/daemon/dpdk_log.h"
-#include "switch/daemon/eal_args.h"
-#include "switch/daemon/state_file.h"
-#include "switch/daemon/log_control.h"
-#include "switch/daemon/switch.h"
-#include "switch/daemon/watchdog.h"
 
 namespace {
 
@@ -52,7 +51,7 @@ void makeDir(const std::string& dir) {
 
 std::optional<gid_t> groupId(const std::string& name, const char* key) {
   if (name.empty()) return std::nullopt;
-  group gr {};
+  group gr{};
   group* found = nullptr;
   std::vector<char> buf(16384);
   if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {

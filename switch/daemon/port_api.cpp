@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "switch/protocol/port_params.h"
 #include "switch/daemon/switch.h"
+#include "switch/protocol/port_params.h"
 
 namespace rtvs {
 

@@ -89,16 +89,19 @@ uint64_t PortTotals::dropSum() const {
 }
 
 Switch::Switch(const Config& cfg)
-    : cfg_(cfg), tsc_hz_(rte_get_tsc_hz()), start_tsc_(rte_rdtsc()),
-      start_realtime_(realtimeNow()), macs_(cfg.mac_table_size),
+    : cfg_(cfg),
+      tsc_hz_(rte_get_tsc_hz()),
+      start_tsc_(rte_rdtsc()),
+      start_realtime_(realtimeNow()),
+      macs_(cfg.mac_table_size),
       dpdk_rules_(parseDevargsRules(cfg.dpdk_allow)) {
   const int socket = static_cast<int>(rte_socket_id());
-  pool_ = rte_pktmbuf_pool_create("rtvs_mbufs", cfg_.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                  socket);
+  pool_ =
+      rte_pktmbuf_pool_create("rtvs_mbufs", cfg_.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (pool_ == nullptr) {
     throw std::runtime_error(std::string("cannot create the mbuf pool (") +
-                             std::to_string(cfg_.mbufs) + " mbufs): " +
-                             rte_strerror(rte_errno) + "; reserve more hugepages or lower mbufs");
+                             std::to_string(cfg_.mbufs) + " mbufs): " + rte_strerror(rte_errno) +
+                             "; reserve more hugepages or lower mbufs");
   }
   const unsigned n_pmds = static_cast<unsigned>(cfg_.pmd_cores.size());
   if (n_pmds > kMaxPmds) throw std::runtime_error("pmd-cores: at most 16 PMDs");
@@ -112,8 +115,8 @@ Switch::Switch(const Config& cfg)
   for (unsigned i = 0; i < n_pmds; ++i) {
     if (lcore >= RTE_MAX_LCORE) throw std::runtime_error("EAL has fewer worker lcores than PMDs");
     const std::string rname = "rtvs_learn" + std::to_string(i);
-    rte_ring* ring = rte_ring_create_elem(rname.c_str(), sizeof(LearnEvent), kLearnRingSize,
-                                          socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* ring = rte_ring_create_elem(rname.c_str(), sizeof(LearnEvent), kLearnRingSize, socket,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) throw std::runtime_error("cannot create the learn ring");
     learn_rings_.push_back(ring);
     Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_, cfg_.latency_accounting};
@@ -338,7 +341,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     }
     if (spec.type == PortType::kVhostUser && sock.exists) {
       // A socket left behind by a switch that was killed: nobody listens on it any more.
-      struct stat st{};
+      struct stat st {};
       if (lstat(sock.fd_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
           !staleSocket(sock.fd_path)) {
         throw RpcError(rpc_code::kExists, "path " + spec.path + ": socket path exists");
@@ -374,8 +377,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     if (spec.type == PortType::kVhostUser) {
       if (const int err = chmodSocketAt(sock, 0660); err != 0) {
         stopVhost(*rec);
-        throw RpcError(rpc_code::kFailed, "port \"" + spec.name +
-                                              "\": cannot chmod the socket: " + strerror(err));
+        throw RpcError(rpc_code::kFailed,
+                       "port \"" + spec.name + "\": cannot chmod the socket: " + strerror(err));
       }
     }
   } else {
@@ -478,7 +481,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
 
   bool up = false;
   if (vhost) {
-    up = rec->vhost->vid.load(std::memory_order_acquire) >= 0;  // a guest may connect at once; its event follows anyway
+    up = rec->vhost->vid.load(std::memory_order_acquire) >=
+         0;  // a guest may connect at once; its event follows anyway
   } else {
     rte_eth_link link{};
     rte_eth_link_get_nowait(port_id, &link);
@@ -495,8 +499,9 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   if (up) setLink(*raw, true);
   publish();
   spdlog::info("port {} added: type={} {}{} queues={} mtu={} (index {}, {})", spec.name,
-               portTypeName(spec.type), vhost ? "path=" : "devargs=",
-               vhost ? spec.path : spec.devargs, spec.queues, spec.mtu, index,
+               portTypeName(spec.type),
+               vhost ? "path=" : "devargs=", vhost ? spec.path : spec.devargs, spec.queues,
+               spec.mtu, index,
                vhost ? std::string("vhost library") : "ethdev " + std::to_string(port_id));
   return portObject(*raw);
 }
@@ -680,9 +685,11 @@ bool Switch::poll() {
         worst = std::max(worst, pmd->stats().worst_over_budget[i].get());
       }
       if (over > budget_seen_[i]) {
-        spdlog::warn("port {}: {} packets over the latency budget of {} us in the last second "
-                     "(worst residence so far {:.1f} us) at {}", name, over - budget_seen_[i],
-                     p->spec.latency_budget_us, ticksToUs(worst), isoTime(realtimeNow()));
+        spdlog::warn(
+            "port {}: {} packets over the latency budget of {} us in the last second "
+            "(worst residence so far {:.1f} us) at {}",
+            name, over - budget_seen_[i], p->spec.latency_budget_us, ticksToUs(worst),
+            isoTime(realtimeNow()));
         budget_seen_[i] = over;
       }
     }

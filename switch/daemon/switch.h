@@ -18,7 +18,6 @@
 
 #include "switch/core/config.h"
 #include "switch/core/histogram.h"
-#include "switch/protocol/jsonrpc.h"
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/port_state.h"
@@ -27,6 +26,7 @@
 #include "switch/daemon/state_file.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
+#include "switch/protocol/jsonrpc.h"
 
 namespace rtvs {
 
@@ -135,7 +135,7 @@ class Switch {
     bool ever_up = false;
     uint64_t reconnects = 0;
     uint64_t learn_full = 0;
-    uint64_t learn_limited = 0;  // learns refused by mac-limit
+    uint64_t learn_limited = 0;                // learns refused by mac-limit
     std::shared_ptr<const PortPolicy> policy;  // what the PMDs see (spec.policy when published)
     // The vhost library's counters restart with each guest connection: the sum is kept
     // monotonic across them (control thread only).
@@ -209,7 +209,7 @@ class Switch {
 
   std::map<std::string, std::unique_ptr<PortRec>> ports_;
   std::array<PortRec*, kMaxPorts> by_index_{};
-  std::map<uint16_t, PortRec*> by_port_id_;  // ethdev ports
+  std::map<uint16_t, PortRec*> by_port_id_;    // ethdev ports
   std::map<uint64_t, PortRec*> by_vhost_key_;  // native vhost ports
   uint64_t vhost_keys_ = 0;
   std::atomic<const Snapshot*> snapshot_{nullptr};

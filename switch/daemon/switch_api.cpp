@@ -27,7 +27,8 @@ uint64_t pmdRxPackets(const PmdStats& s) {
 std::string optString(const json& params, const char* key) {
   if (!params.is_object() || !params.contains(key) || params.at(key).is_null()) return {};
   if (!params.at(key).is_string()) {
-    throw RpcError(rpc_code::kInvalidParams, std::string("parameter ") + key + ": must be a string");
+    throw RpcError(rpc_code::kInvalidParams,
+                   std::string("parameter ") + key + ": must be a string");
   }
   return params.at(key).get<std::string>();
 }
@@ -35,7 +36,8 @@ std::string optString(const json& params, const char* key) {
 bool optBool(const json& params, const char* key) {
   if (!params.is_object() || !params.contains(key)) return false;
   if (!params.at(key).is_boolean()) {
-    throw RpcError(rpc_code::kInvalidParams, std::string("parameter ") + key + ": must be a boolean");
+    throw RpcError(rpc_code::kInvalidParams,
+                   std::string("parameter ") + key + ": must be a boolean");
   }
   return params.at(key).get<bool>();
 }
@@ -150,9 +152,10 @@ json Switch::pmdObject(const Pmd& pmd) const {
   }
   json rxqs = json::array();
   for (const RxqRef& q : snapshot_.load(std::memory_order_acquire)->rxqs[id]) {
-    const uint64_t qb = s.rxq_busy_cycles[q.port->index][q.queue].get() -
-                        rxqBusyBase(id, q.port->index, q.queue);
-    rxqs.push_back({{"port", q.port->name}, {"queue", q.queue}, {"busy_pct", pct(qb, busy + idle)}});
+    const uint64_t qb =
+        s.rxq_busy_cycles[q.port->index][q.queue].get() - rxqBusyBase(id, q.port->index, q.queue);
+    rxqs.push_back(
+        {{"port", q.port->name}, {"queue", q.queue}, {"busy_pct", pct(qb, busy + idle)}});
   }
   std::string sched = "SCHED_OTHER";
   if (cfg_.pmd_priority > 0 && pmd.priorityError() == 0) {
@@ -233,45 +236,47 @@ void Switch::registerMethods(RpcDispatcher& d) {
           }
           return json{{"name", name}, {"ethdev", id}, {"xstats", a}};
         });
-  d.add("fdb.show", "[port] [vlan]", "the learned MAC table (per VLAN)", [this](const json& params) {
-    const std::string only = optString(params, "port");
-    int only_index = -1;
-    if (!only.empty()) only_index = findPort(only).dp->index;
-    int only_vlan = -1;
-    if (params.is_object() && params.contains("vlan") && !params.at("vlan").is_null()) {
-      const json& v = params.at("vlan");
-      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxVlanId) {
-        throw RpcError(rpc_code::kInvalidParams, "parameter vlan: must be an integer 0..4094");
-      }
-      only_vlan = v.get<int>();
-    }
-    const uint64_t now = rte_rdtsc();
-    json entries = json::array();
-    macs_.forEach([&](uint16_t vlan, MacAddr mac, uint16_t port, uint64_t seen) {
-      if (only_index >= 0 && port != only_index) return;
-      if (only_vlan >= 0 && vlan != only_vlan) return;
-      if (port >= kMaxPorts || by_index_[port] == nullptr) return;
-      const double age = now > seen ? static_cast<double>(now - seen) / tsc_hz_ : 0.0;
-      entries.push_back({{"vlan", vlan},
-                         {"mac", macString(mac)},
-                         {"port", by_index_[port]->spec.name},
-                         {"age_s", age}});
-    });
-    std::sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
-      return std::tie(a["vlan"], a["mac"]) < std::tie(b["vlan"], b["mac"]);
-    });
-    return json{{"entries", entries},
-                {"count", macs_.size()},
-                {"capacity", macs_.maxEntries()},
-                {"learn_failed", learn_failed_},
-                {"learn_collisions", macs_.probeRefusals()},
-                {"learn_events_dropped", [this] {
-                   uint64_t n = 0;
-                   for (const auto& p : pmds_) n += p->stats().learn_ring_full.get();
-                   return n;
-                 }()},
-                {"aging_s", cfg_.mac_aging_s}};
-  });
+  d.add(
+      "fdb.show", "[port] [vlan]", "the learned MAC table (per VLAN)", [this](const json& params) {
+        const std::string only = optString(params, "port");
+        int only_index = -1;
+        if (!only.empty()) only_index = findPort(only).dp->index;
+        int only_vlan = -1;
+        if (params.is_object() && params.contains("vlan") && !params.at("vlan").is_null()) {
+          const json& v = params.at("vlan");
+          if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxVlanId) {
+            throw RpcError(rpc_code::kInvalidParams, "parameter vlan: must be an integer 0..4094");
+          }
+          only_vlan = v.get<int>();
+        }
+        const uint64_t now = rte_rdtsc();
+        json entries = json::array();
+        macs_.forEach([&](uint16_t vlan, MacAddr mac, uint16_t port, uint64_t seen) {
+          if (only_index >= 0 && port != only_index) return;
+          if (only_vlan >= 0 && vlan != only_vlan) return;
+          if (port >= kMaxPorts || by_index_[port] == nullptr) return;
+          const double age = now > seen ? static_cast<double>(now - seen) / tsc_hz_ : 0.0;
+          entries.push_back({{"vlan", vlan},
+                             {"mac", macString(mac)},
+                             {"port", by_index_[port]->spec.name},
+                             {"age_s", age}});
+        });
+        std::sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
+          return std::tie(a["vlan"], a["mac"]) < std::tie(b["vlan"], b["mac"]);
+        });
+        return json{{"entries", entries},
+                    {"count", macs_.size()},
+                    {"capacity", macs_.maxEntries()},
+                    {"learn_failed", learn_failed_},
+                    {"learn_collisions", macs_.probeRefusals()},
+                    {"learn_events_dropped",
+                     [this] {
+                       uint64_t n = 0;
+                       for (const auto& p : pmds_) n += p->stats().learn_ring_full.get();
+                       return n;
+                     }()},
+                    {"aging_s", cfg_.mac_aging_s}};
+      });
   d.add("fdb.flush", "[port]", "forget learned MACs (of one port)", [this](const json& params) {
     const std::string only = optString(params, "port");
     size_t n = only.empty() ? macs_.flushAll() : macs_.flushPort(findPort(only).dp->index);
@@ -297,29 +302,30 @@ void Switch::registerMethods(RpcDispatcher& d) {
                  {{"lines", dpdk_log_ ? dpdk_log_->lines() : 0},
                   {"dropped", dpdk_log_ ? dpdk_log_->dropped() : 0}}}};
   });
-  d.add("stats.clear", "[port]", "zero port counters (and PMD busy shares)", [this](const json& params) {
-    json names = json::array();
-    const bool all = optString(params, "port").empty();
-    for (PortRec* p : selectPorts(params)) {
-      p->baseline = totals(p->dp->index);
-      p->learn_full = 0;
-      p->learn_limited = 0;
-      names.push_back(p->spec.name);
-    }
-    if (all) {
-      for (const auto& p : pmds_) {
-        pmd_busy_base_[p->id()] = p->stats().busy_cycles.get();
-        pmd_idle_base_[p->id()] = p->stats().idle_cycles.get();
-        pmd_rx_base_[p->id()] = pmdRxPackets(p->stats());
-        for (unsigned port = 0; port < kMaxPorts; ++port) {
-          for (unsigned q = 0; q < kMaxPortQueues; ++q) {
-            rxqBusyBase(p->id(), port, q) = p->stats().rxq_busy_cycles[port][q].get();
+  d.add("stats.clear", "[port]", "zero port counters (and PMD busy shares)",
+        [this](const json& params) {
+          json names = json::array();
+          const bool all = optString(params, "port").empty();
+          for (PortRec* p : selectPorts(params)) {
+            p->baseline = totals(p->dp->index);
+            p->learn_full = 0;
+            p->learn_limited = 0;
+            names.push_back(p->spec.name);
           }
-        }
-      }
-    }
-    return json{{"cleared", names}};
-  });
+          if (all) {
+            for (const auto& p : pmds_) {
+              pmd_busy_base_[p->id()] = p->stats().busy_cycles.get();
+              pmd_idle_base_[p->id()] = p->stats().idle_cycles.get();
+              pmd_rx_base_[p->id()] = pmdRxPackets(p->stats());
+              for (unsigned port = 0; port < kMaxPorts; ++port) {
+                for (unsigned q = 0; q < kMaxPortQueues; ++q) {
+                  rxqBusyBase(p->id(), port, q) = p->stats().rxq_busy_cycles[port][q].get();
+                }
+              }
+            }
+          }
+          return json{{"cleared", names}};
+        });
   d.add("latency.show", "[port] [histogram]", "residence-time percentiles per port",
         [this](const json& params) {
           const bool buckets = optBool(params, "histogram");

@@ -23,8 +23,8 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
 std::string Switch::renderMetrics() const {
   auto rx_p = family("rtvswitch_port_rx_packets_total", "Frames received on the port.",
                      MetricType::kCounter);
-  auto rx_b = family("rtvswitch_port_rx_bytes_total", "Bytes received on the port.",
-                     MetricType::kCounter);
+  auto rx_b =
+      family("rtvswitch_port_rx_bytes_total", "Bytes received on the port.", MetricType::kCounter);
   auto tx_p = family("rtvswitch_port_tx_packets_total", "Frames handed to the port for sending.",
                      MetricType::kCounter);
   auto tx_b = family("rtvswitch_port_tx_bytes_total", "Bytes handed to the port for sending.",
@@ -40,14 +40,15 @@ std::string Switch::renderMetrics() const {
   auto over = family("rtvswitch_port_over_budget_packets_total",
                      "Frames whose residence time exceeded the port's latency budget.",
                      MetricType::kCounter);
-  auto link = family("rtvswitch_port_link_up", "1 when the port's link is up, else 0.",
-                     MetricType::kGauge);
-  auto reconnects = family("rtvswitch_port_link_reconnects_total",
-                           "Times the port's link came up again after going down.",
-                           MetricType::kCounter);
+  auto link =
+      family("rtvswitch_port_link_up", "1 when the port's link is up, else 0.", MetricType::kGauge);
+  auto reconnects =
+      family("rtvswitch_port_link_reconnects_total",
+             "Times the port's link came up again after going down.", MetricType::kCounter);
   auto residence = family("rtvswitch_port_residence_time_seconds",
                           "Time from the rx burst to handing the frame to the egress port, by "
-                          "port and direction.", MetricType::kHistogram);
+                          "port and direction.",
+                          MetricType::kHistogram);
   auto info = family("rtvswitch_port_info",
                      "Always 1: the port's external ids as labels (iface-id as iface_id), to join "
                      "its metrics to a VM or pod.",
@@ -77,22 +78,23 @@ std::string Switch::renderMetrics() const {
         {{{"port", name}, {"direction", "egress"}}, out.minus(p->lat_out_base), tsc_hz_});
   }
 
-  auto busy = family("rtvswitch_pmd_busy_seconds_total",
-                     "Time the PMD spent in iterations that received frames.",
-                     MetricType::kCounter);
-  auto idle = family("rtvswitch_pmd_idle_seconds_total",
-                     "Time the PMD spent in iterations that received nothing.",
-                     MetricType::kCounter);
-  auto iter = family("rtvswitch_pmd_iteration_time_seconds",
-                     "Wall time of one PMD loop iteration.", MetricType::kHistogram);
+  auto busy =
+      family("rtvswitch_pmd_busy_seconds_total",
+             "Time the PMD spent in iterations that received frames.", MetricType::kCounter);
+  auto idle =
+      family("rtvswitch_pmd_idle_seconds_total",
+             "Time the PMD spent in iterations that received nothing.", MetricType::kCounter);
+  auto iter = family("rtvswitch_pmd_iteration_time_seconds", "Wall time of one PMD loop iteration.",
+                     MetricType::kHistogram);
   auto gap = family("rtvswitch_pmd_poll_gap_seconds",
                     "Time between two polls of the same rx queue.", MetricType::kHistogram);
-  auto stall = family("rtvswitch_pmd_longest_stall_seconds",
-                      "Longest poll gap seen since start.", MetricType::kGauge);
+  auto stall = family("rtvswitch_pmd_longest_stall_seconds", "Longest poll gap seen since start.",
+                      MetricType::kGauge);
   const double hz = static_cast<double>(tsc_hz_);
   for (const auto& pmd : pmds_) {
     const PmdStats& s = pmd->stats();
-    const MetricLabels l = {{"pmd", std::to_string(pmd->id())}, {"core", std::to_string(pmd->core())}};
+    const MetricLabels l = {{"pmd", std::to_string(pmd->id())},
+                            {"core", std::to_string(pmd->core())}};
     busy.samples.push_back({l, static_cast<double>(s.busy_cycles.get()) / hz});
     idle.samples.push_back({l, static_cast<double>(s.idle_cycles.get()) / hz});
     HistogramSnapshot hi, hg;
@@ -106,9 +108,9 @@ std::string Switch::renderMetrics() const {
   auto fdb = family("rtvswitch_fdb_learned_mac_entries", "MAC addresses in the table.",
                     MetricType::kGauge);
   fdb.samples.push_back({{}, static_cast<double>(macs_.size())});
-  auto fdb_failed = family("rtvswitch_fdb_learn_failed_total",
-                           "Source MACs not learned because the table was full.",
-                           MetricType::kCounter);
+  auto fdb_failed =
+      family("rtvswitch_fdb_learn_failed_total",
+             "Source MACs not learned because the table was full.", MetricType::kCounter);
   fdb_failed.samples.push_back({{}, static_cast<double>(learn_failed_)});
   auto fdb_collisions =
       family("rtvswitch_fdb_learn_collisions_total",

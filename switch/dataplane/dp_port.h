@@ -26,12 +26,12 @@ struct VhostDev {
 };
 
 struct DpPort {
-  uint16_t index = 0;       // switch port index, 0..kMaxPorts-1
-  uint16_t port_id = 0;     // DPDK ethdev port id (ethdev ports only)
+  uint16_t index = 0;    // switch port index, 0..kMaxPorts-1
+  uint16_t port_id = 0;  // DPDK ethdev port id (ethdev ports only)
   // Native vhost-user port (rte_vhost), or nullptr: an ethdev (rte_eth_rx/tx_burst on port_id).
   VhostDev* vhost = nullptr;
-  uint16_t n_queues = 1;    // rx and tx queues
-  uint32_t max_frame = 0;   // MTU + kL2Overhead
+  uint16_t n_queues = 1;              // rx and tx queues
+  uint32_t max_frame = 0;             // MTU + kL2Overhead
   uint32_t latency_budget_ticks = 0;  // 0 = no budget
   // PMD k transmits on txq_of_pmd[k]. If fewer tx queues than PMDs, a queue is shared and its
   // spinlock is taken (the only lock in the dataplane, and only in that configuration).

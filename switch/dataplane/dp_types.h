@@ -20,7 +20,9 @@ inline constexpr unsigned kL2Overhead = 18;  // Ethernet header + one VLAN tag, 
 // on other threads see a recent value, never a torn one.
 struct Counter {
   std::atomic<uint64_t> v{0};
-  void add(uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(uint64_t n) noexcept {
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
 };
 

@@ -3,9 +3,9 @@
 #include "switch/dataplane/pmd.h"
 
 #include <pthread.h>
+#include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
@@ -58,7 +58,10 @@ inline void freeBulk(rte_mbuf** pkts, uint16_t n) noexcept {
 }  // namespace
 
 Pmd::Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring)
-    : id_(id), core_(core), shared_(shared), learn_ring_(learn_ring),
+    : id_(id),
+      core_(core),
+      shared_(shared),
+      learn_ring_(learn_ring),
       stats_(std::make_unique<PmdStats>()) {}  // rt: start-up, on the control thread
 
 int Pmd::run() noexcept {

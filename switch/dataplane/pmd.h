@@ -29,7 +29,7 @@ struct PmdStats {
   // Flooded frames whose egress ports wanted both tagged and untagged copies: one mbuf copy each.
   Counter vlan_copies;
   Counter rxq_busy_cycles[kMaxPorts][kMaxPortQueues];
-  Counter over_budget[kMaxPorts];      // packets whose residence exceeded the egress budget
+  Counter over_budget[kMaxPorts];        // packets whose residence exceeded the egress budget
   Counter worst_over_budget[kMaxPorts];  // largest residence over budget, ticks
   Counter longest_gap, longest_gap_tsc;  // longest poll gap (ticks) and the TSC at its end
   // Residence time (rx burst stamp to handing to the egress port), by ingress and egress port.

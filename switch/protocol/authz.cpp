@@ -24,9 +24,8 @@ const char* roleName(Role r) noexcept { return r == Role::kAdmin ? "admin" : "re
 
 const std::vector<std::string_view>& readMethods() noexcept {
   static const std::vector<std::string_view> kRead = {
-      "version",  "list-commands", "control.show", "port.list",  "port.show",
-      "fdb.show", "pmd.show",      "pmd.perf",     "stats.show", "latency.show",
-      "port.xstats", "log.show",
+      "version",  "list-commands", "control.show", "port.list",    "port.show",   "fdb.show",
+      "pmd.show", "pmd.perf",      "stats.show",   "latency.show", "port.xstats", "log.show",
   };
   return kRead;
 }

@@ -111,7 +111,8 @@ std::optional<json> RpcDispatcher::handleOne(const json& req) const {
       } catch (...) {  // a hook's failure never changes the reply
       }
     }
-    if (caller_ && access_ && needed == Role::kAdmin) access_->audit(*caller_, method, params, *reply);
+    if (caller_ && access_ && needed == Role::kAdmin)
+      access_->audit(*caller_, method, params, *reply);
   }
   if (notification) return std::nullopt;
   return reply;

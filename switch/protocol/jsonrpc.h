@@ -22,9 +22,9 @@ inline constexpr int kInvalidRequest = -32600;
 inline constexpr int kMethodNotFound = -32601;
 inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
-inline constexpr int kFailed = -32000;    // a valid request that could not be carried out
-inline constexpr int kNotFound = -32001;  // the named port/entry does not exist
-inline constexpr int kExists = -32002;    // the name or socket path is taken
+inline constexpr int kFailed = -32000;            // a valid request that could not be carried out
+inline constexpr int kNotFound = -32001;          // the named port/entry does not exist
+inline constexpr int kExists = -32002;            // the name or socket path is taken
 inline constexpr int kPermissionDenied = -32003;  // the caller's role may not call this method
 inline constexpr int kRateLimited = -32004;       // too many state-changing calls: retry later
 }  // namespace rpc_code

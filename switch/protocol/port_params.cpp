@@ -15,8 +15,7 @@ PortOptions portOptionsFromParams(const nlohmann::json& params) {
     } else if (v.is_number_integer() || v.is_number_unsigned()) {
       opts.emplace_back(k, v.dump());
     } else {
-      throw RpcError(rpc_code::kInvalidParams,
-                     "option " + k + ": must be a string or an integer");
+      throw RpcError(rpc_code::kInvalidParams, "option " + k + ": must be a string or an integer");
     }
   }
   return opts;

@@ -11,12 +11,12 @@
 #include <string>
 #include <string_view>
 
-#include "switch/protocol/authz.h"
 #include "switch/core/devargs_policy.h"
-#include "switch/protocol/jsonrpc.h"
-#include "switch/protocol/port_params.h"
 #include "switch/core/port_spec.h"
 #include "switch/core/port_state.h"
+#include "switch/protocol/authz.h"
+#include "switch/protocol/jsonrpc.h"
+#include "switch/protocol/port_params.h"
 
 namespace {
 
@@ -167,9 +167,8 @@ struct FakeSwitch {
       checkState();
       return portObject(p);
     });
-    d.add("port.show", "name", "one port", [this](const json& params) {
-      return portObject(find(optString(params, "name")));
-    });
+    d.add("port.show", "name", "one port",
+          [this](const json& params) { return portObject(find(optString(params, "name"))); });
     d.add("port.list", "external_ids", "all ports", [this](const json& params) {
       rtvs::ExternalIds filter;
       for (auto& [k, v] : idParams(params, false)) filter[k] = *v;

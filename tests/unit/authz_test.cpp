@@ -10,9 +10,9 @@ namespace {
 using nlohmann::json;
 
 TEST(Authz, RoleTable) {
-  for (const char* m : {"version", "list-commands", "control.show", "port.list", "port.show",
-                        "fdb.show", "pmd.show", "pmd.perf", "stats.show", "latency.show",
-                        "port.xstats", "log.show"}) {
+  for (const char* m :
+       {"version", "list-commands", "control.show", "port.list", "port.show", "fdb.show",
+        "pmd.show", "pmd.perf", "stats.show", "latency.show", "port.xstats", "log.show"}) {
     EXPECT_EQ(methodRole(m), Role::kRead) << m;
   }
   // State-changing methods, and any method not listed (default deny).

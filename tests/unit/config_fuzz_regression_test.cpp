@@ -25,8 +25,7 @@ std::string configErrorOf(const std::string& toml) {
 TEST(ConfigFuzzRegression, ControlCharacterWhereAKeyStarts) {
   EXPECT_EQ(configErrorOf("[[\x02]]\n").rfind("fuzz.toml:1: byte 0x02", 0), 0u);
   EXPECT_EQ(configErrorOf("[\x01]\n").rfind("fuzz.toml:1: byte 0x01", 0), 0u);
-  EXPECT_EQ(configErrorOf("pmd-cores = \"1\"\n[[\x7f]]\n").rfind("fuzz.toml:2: byte 0x7F", 0),
-            0u);
+  EXPECT_EQ(configErrorOf("pmd-cores = \"1\"\n[[\x7f]]\n").rfind("fuzz.toml:2: byte 0x7F", 0), 0u);
 }
 
 // toml++ 3.3 reaches code it marks unreachable (undefined behaviour) in its whitespace test for
@@ -43,8 +42,7 @@ TEST(ConfigFuzzRegression, TabsAndCrLfStillParse) {
   const Config c = loadConfigToml("# comment\r\npmd-cores\t= \"2\"\r\n", "fuzz.toml");
   EXPECT_EQ(c.pmd_cores, std::vector<unsigned>{2});
   const Config p = loadConfigToml(
-      "pmd-cores = \"2\"\n [[ port ]]\nname = \"vm1\"\npath = \"/tmp/vm1.sock\"\n",
-      "fuzz.toml");
+      "pmd-cores = \"2\"\n [[ port ]]\nname = \"vm1\"\npath = \"/tmp/vm1.sock\"\n", "fuzz.toml");
   ASSERT_EQ(p.ports.size(), 1u);
   EXPECT_EQ(p.ports[0].name, "vm1");
 }

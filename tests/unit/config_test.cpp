@@ -107,13 +107,32 @@ TEST(Config, ExampleFileHasEveryKeyAtItsDefault) {
   EXPECT_EQ(loadConfigToml(text, path), shipped);
   EXPECT_EQ(loadConfigFile(path), shipped);
   // Every key of the model is written out in the example.
-  for (const char* key :
-       {"pmd-cores", "housekeeping-cores", "socket-dir", "socket-dir-group", "socket-dir-mode",
-        "state-file", "control-socket", "memory-mb", "no-huge", "file-prefix", "mbufs",
-        "mac-aging-sec", "mac-table-size", "log-level", "pmd-priority", "mlockall", "realtime",
-        "allow-degraded", "metrics-listen", "eal-args", "control-admin-group",
-        "control-read-group", "allowed-socket-dirs", "dpdk-allow", "control-mutation-rate",
-        "control-mutation-burst"}) {
+  for (const char* key : {"pmd-cores",
+                          "housekeeping-cores",
+                          "socket-dir",
+                          "socket-dir-group",
+                          "socket-dir-mode",
+                          "state-file",
+                          "control-socket",
+                          "memory-mb",
+                          "no-huge",
+                          "file-prefix",
+                          "mbufs",
+                          "mac-aging-sec",
+                          "mac-table-size",
+                          "log-level",
+                          "pmd-priority",
+                          "mlockall",
+                          "realtime",
+                          "allow-degraded",
+                          "metrics-listen",
+                          "eal-args",
+                          "control-admin-group",
+                          "control-read-group",
+                          "allowed-socket-dirs",
+                          "dpdk-allow",
+                          "control-mutation-rate",
+                          "control-mutation-burst"}) {
     EXPECT_THAT(text, HasSubstr(std::string("\n") + key + " = ")) << key;
   }
 }
@@ -221,10 +240,11 @@ TEST(Config, UnknownKeys) {
             "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
   EXPECT_EQ(tomlError("[section]\nx = 1\n"), "t.toml:1: \"section\": unknown key");
   EXPECT_EQ(jsonError(R"({"memory_mb": 512})"), "\"memory_mb\": unknown key");
-  EXPECT_EQ(jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
-            "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
-            "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
-            "storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(
+      jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
+      "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
+      "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
+      "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST(Config, WrongTypes) {

@@ -454,14 +454,15 @@ TEST(CtlFormat, PmdPerf) {
 }
 
 TEST(CtlFormat, XstatsAndLogLevel) {
-  EXPECT_EQ(formatResult("port xstats",
-                         json{{"name", "a"},
-                              {"ethdev", 0},
-                              {"xstats", {{{"name", "rx_good_packets"}, {"value", 12}},
-                                          {{"name", "rx_q0_size_64_packets"}, {"value", 3}}}}}),
-            "XSTAT                  VALUE\n"
-            "rx_good_packets           12\n"
-            "rx_q0_size_64_packets      3\n");
+  EXPECT_EQ(
+      formatResult("port xstats", json{{"name", "a"},
+                                       {"ethdev", 0},
+                                       {"xstats",
+                                        {{{"name", "rx_good_packets"}, {"value", 12}},
+                                         {{"name", "rx_q0_size_64_packets"}, {"value", 3}}}}}),
+      "XSTAT                  VALUE\n"
+      "rx_good_packets           12\n"
+      "rx_q0_size_64_packets      3\n");
   EXPECT_EQ(formatResult("port xstats", json{{"xstats", json::array()}}),
             "no extended statistics\n");
   EXPECT_EQ(formatResult("log level", json{{"level", "debug"}, {"dpdk", "info"}}),

@@ -63,15 +63,31 @@ TEST(DaemonArgs, HelpPrintsToStdout) {
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_TRUE(a.exit_now);
   EXPECT_EQ(a.exit_code, 0);
-  for (const char* opt : {"--config",         "--pmd-cores",      "--housekeeping-cores",
-                          "--socket-dir",     "--control-socket", "--memory-mb",
-                          "--no-huge",        "--file-prefix",    "--mbufs",
-                          "--mac-aging-sec",  "--mac-table-size", "--log-level",
-                          "--pmd-priority",   "--mlockall",       "--no-mlockall",
-                          "--metrics-listen", "--eal-arg",        "--port",
-                          "--check-host",     "--version",        "--allowed-socket-dir",
-                          "--control-admin-group", "--control-read-group",
-                          "--control-mutation-rate", "--control-mutation-burst"}) {
+  for (const char* opt : {"--config",
+                          "--pmd-cores",
+                          "--housekeeping-cores",
+                          "--socket-dir",
+                          "--control-socket",
+                          "--memory-mb",
+                          "--no-huge",
+                          "--file-prefix",
+                          "--mbufs",
+                          "--mac-aging-sec",
+                          "--mac-table-size",
+                          "--log-level",
+                          "--pmd-priority",
+                          "--mlockall",
+                          "--no-mlockall",
+                          "--metrics-listen",
+                          "--eal-arg",
+                          "--port",
+                          "--check-host",
+                          "--version",
+                          "--allowed-socket-dir",
+                          "--control-admin-group",
+                          "--control-read-group",
+                          "--control-mutation-rate",
+                          "--control-mutation-burst"}) {
     EXPECT_THAT(out, HasSubstr(opt)) << opt;
   }
 }
@@ -148,11 +164,11 @@ TEST_F(DaemonArgsTest, OverridesWinOverTheFile) {
 }
 
 TEST(DaemonArgs, SecurityOverrides) {
-  const Config c = parse({"--config", kFull, "--allowed-socket-dir", "/srv/a",
-                          "--allowed-socket-dir=/srv/b", "--control-admin-group", "wheel",
-                          "--control-read-group", "adm", "--control-mutation-rate", "0",
-                          "--control-mutation-burst", "7"})
-                       .config;
+  const Config c =
+      parse({"--config", kFull, "--allowed-socket-dir", "/srv/a", "--allowed-socket-dir=/srv/b",
+             "--control-admin-group", "wheel", "--control-read-group", "adm",
+             "--control-mutation-rate", "0", "--control-mutation-burst", "7"})
+          .config;
   // Directories of the command line are added to the file's.
   EXPECT_THAT(c.allowed_socket_dirs,
               ElementsAre("/var/lib/libvirt/qemu", "/run/kubevirt", "/srv/a", "/srv/b"));

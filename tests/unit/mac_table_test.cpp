@@ -351,8 +351,7 @@ TEST(MacTableVlan, BindingsRecycle) {
     for (int i = 0; i < 1000; ++i) {
       const auto vlan = static_cast<uint16_t>(1 + (round * 1000 + i) % 4094);
       ASSERT_NE(t.lookup(vlan, 0x020000000000 + i).port, kNoPort);
-      ASSERT_EQ(t.lookup(static_cast<uint16_t>(vlan % 4094 + 1), 0x020000000000 + i).port,
-                kNoPort);
+      ASSERT_EQ(t.lookup(static_cast<uint16_t>(vlan % 4094 + 1), 0x020000000000 + i).port, kNoPort);
     }
     ASSERT_EQ(t.flushAll(), 1000u);
   }

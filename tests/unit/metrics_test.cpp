@@ -1,5 +1,4 @@
 #include "switch/core/metrics.h"
-#include "switch/core/port_state.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +11,8 @@
 #include <limits>
 #include <memory>
 #include <sstream>
+
+#include "switch/core/port_state.h"
 
 namespace rtvs {
 namespace {

@@ -26,10 +26,10 @@ TEST(PortParams, StringsAndIntegersInOrder) {
   const json p = json::parse(R"({"name": "vm1", "options": {"type": "vhostuserclient",
       "path": "/run/vm1.sock", "queues": 2, "latency-budget-us": 18446744073709551615}})");
   // nlohmann keeps object keys sorted.
-  EXPECT_THAT(portOptionsFromParams(p),
-              ElementsAre(Pair("latency-budget-us", "18446744073709551615"),
-                          Pair("path", "/run/vm1.sock"), Pair("queues", "2"),
-                          Pair("type", "vhostuserclient")));
+  EXPECT_THAT(
+      portOptionsFromParams(p),
+      ElementsAre(Pair("latency-budget-us", "18446744073709551615"), Pair("path", "/run/vm1.sock"),
+                  Pair("queues", "2"), Pair("type", "vhostuserclient")));
 }
 
 TEST(PortParams, NoOptionsIsEmpty) {

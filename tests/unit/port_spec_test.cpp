@@ -114,10 +114,11 @@ TEST_F(PortSpecTest, RelativePathUsesCurrentDirectory) {
 }
 
 TEST_F(PortSpecTest, UnknownKey) {
-  EXPECT_EQ(parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
-            "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
-            "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
-            "storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(
+      parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
+      "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
+      "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
+      "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST_F(PortSpecTest, DuplicateKey) {

@@ -459,7 +459,7 @@ TEST_F(RpcServerTest, PeerCredentials) {
   };
   EXPECT_EQ(run_child(65534), 20);  // refused
   ASSERT_EQ(::chown(path_.c_str(), 0, 65534), 0);
-  EXPECT_EQ(run_child(65534), 0);  // the socket's group
+  EXPECT_EQ(run_child(65534), 0);                // the socket's group
   EXPECT_EQ(run_child(4242, {4243, 65534}), 0);  // the socket's group as a supplementary group
   EXPECT_EQ(run_child(4242, {4243}), 20);        // other groups only
   for (int i = 0; i < 10; ++i) s.poll(1);

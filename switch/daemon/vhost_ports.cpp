@@ -15,7 +15,13 @@ namespace rtvs {
 namespace {
 
 // Feature bits of the virtio spec (linux/virtio_net.h does not compile as C++).
-constexpr unsigned kVirtioNetFHostTso4 = 11, kVirtioNetFHostTso6 = 12;
+// Offloads the switch does not offer: it forwards frames as they are and computes no checksum,
+// so a guest must hand over complete ones (without VIRTIO_NET_F_CSUM it cannot use TSO, UFO or
+// ECN either). net_vhost computed missing TCP/UDP checksums on the PMD instead; Open vSwitch
+// turns these features off the same way unless its userspace TSO is on.
+constexpr uint64_t kOffloadsOff = (1ULL << 0) /* CSUM */ | (1ULL << 11) /* HOST_TSO4 */ |
+                                  (1ULL << 12) /* HOST_TSO6 */ | (1ULL << 13) /* HOST_ECN */ |
+                                  (1ULL << 14) /* HOST_UFO */;
 
 // Registered sockets by the path given to the library (what rte_vhost_get_ifname returns). The
 // mutex also orders the control thread's statistics reads against destroy_device: a vid read
@@ -93,8 +99,9 @@ const rte_vhost_device_ops kOps = {
 }  // namespace
 
 void Switch::startVhost(PortRec& rec, const std::string& path) {
-  // The flags and features net_vhost used (its defaults), so guests negotiate as before; the
-  // library's per-virtqueue statistics give port.xstats and guest_notifications.
+  // The flags net_vhost used (its defaults), and no checksum or segmentation offloads
+  // (kOffloadsOff); the library's per-virtqueue statistics give port.xstats and
+  // guest_notifications.
   uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS | RTE_VHOST_USER_NET_STATS_ENABLE;
   if (rec.spec.type == PortType::kVhostUserClient) flags |= RTE_VHOST_USER_CLIENT;
   const std::string where = "port \"" + rec.spec.name + "\": ";
@@ -111,9 +118,7 @@ void Switch::startVhost(PortRec& rec, const std::string& path) {
   const char* step = nullptr;
   if (rte_vhost_driver_callback_register(path.c_str(), &kOps) != 0) {
     step = "callbacks";
-  } else if (rte_vhost_driver_disable_features(
-                 path.c_str(), (1ULL << kVirtioNetFHostTso4) | (1ULL << kVirtioNetFHostTso6)) !=
-             0) {
+  } else if (rte_vhost_driver_disable_features(path.c_str(), kOffloadsOff) != 0) {
     step = "features";
   } else if (rte_vhost_driver_start(path.c_str()) != 0) {
     step = "start";

@@ -84,7 +84,7 @@ void prepareSocketDir(const rtvs::Config& cfg) {
 class MetricsHandoff {
  public:
   // The control thread may be asleep (ControlPacer): `wake` ends its sleep.
-  void setWake(std::function<void()> wake) { wake_ = std::move(wake); }
+  void setWake(const std::function<void()>& wake) { wake_ = wake; }
 
   std::string request() {
     std::unique_lock<std::mutex> lock(mu_);

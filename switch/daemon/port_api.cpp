@@ -65,9 +65,11 @@ std::string joined(const std::vector<std::string>& v, const char* sep) {
 
 std::vector<SavedPort> Switch::savedPorts() const {
   std::vector<const PortRec*> v;
+  v.reserve(ports_.size());
   for (const auto& [n, p] : ports_) v.push_back(p.get());
   std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->dp->index < b->dp->index; });
   std::vector<SavedPort> out;
+  out.reserve(v.size() + unrestored_.size());
   for (const PortRec* p : v)
     out.push_back({p->spec.name, p->options, p->external_ids, p->from_config});
   for (const auto& [n, u] : unrestored_) out.push_back(u.saved);

@@ -18,7 +18,7 @@ namespace rtvs {
 
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr int kReadChunksPerRound = 16;  // so one chatty client cannot starve the others
 constexpr int kMaxEvents = 64;
 

@@ -136,7 +136,11 @@ Switch::Switch(const Config& cfg)
 
 Switch::~Switch() {
   stopPmds();
-  delAllPorts();
+  try {
+    delAllPorts();
+  } catch (const std::exception& e) {  // nothing may escape a destructor: say what was left
+    spdlog::error("stopping: removing the ports failed: {}", e.what());
+  }
   rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_LSC, lscCallback, this);
   for (rte_ring* r : learn_rings_) rte_ring_free(r);
   rte_free(rcu_);
@@ -245,7 +249,8 @@ void Switch::publish() {
     next->ports[i] = p->dp.get();
     next->policy[i] = p->policy.get();
     next->policy_refs.push_back(p->policy);
-    for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) {
+    const auto n_rxq = static_cast<uint16_t>(p->rxq_pmd.size());  // at most kMaxPortQueues
+    for (uint16_t q = 0; q < n_rxq; ++q) {
       if (p->rxq_pmd[q] != kMoving) next->rxqs[p->rxq_pmd[q]].push_back(RxqRef{p->dp.get(), q});
     }
   }
@@ -259,7 +264,8 @@ std::vector<RxqSlot> Switch::currentPlan() const {
   for (uint16_t i = 0; i < kMaxPorts; ++i) {
     const PortRec* p = by_index_[i];
     if (p == nullptr) continue;
-    for (uint16_t q = 0; q < p->rxq_pmd.size(); ++q) plan.push_back({i, q, p->rxq_pmd[q]});
+    const auto n_rxq = static_cast<uint16_t>(p->rxq_pmd.size());  // at most kMaxPortQueues
+    for (uint16_t q = 0; q < n_rxq; ++q) plan.push_back({i, q, p->rxq_pmd[q]});
   }
   return plan;
 }

@@ -7,6 +7,7 @@
 #include <climits>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "switch/daemon/switch.h"
 
@@ -43,41 +44,36 @@ std::string ifname(int vid) {
   return path;
 }
 
-int newDevice(int vid) {
+// Finds vid's socket in the registry and links its device (up: the guest's vid, else -1) under
+// the registry's lock; nothing when the socket is not (or no longer) registered.
+std::optional<VhostReg> linkDevice(int vid, bool up) {
   const std::string path = ifname(vid);
-  Switch* sw = nullptr;
-  uint64_t key = 0;
-  {
-    std::lock_guard<std::mutex> lock(g_vhost_mu);
-    auto it = registry().find(path);
-    if (it == registry().end()) return -1;
+  std::lock_guard<std::mutex> lock(g_vhost_mu);
+  auto it = registry().find(path);
+  if (it == registry().end()) return std::nullopt;
+  if (up) {
     // Like net_vhost: the guest need not kick the switch, whose PMDs poll.
     for (uint16_t q = 0; q < rte_vhost_get_vring_num(vid); ++q) {
       rte_vhost_enable_guest_notification(vid, q, 0);
     }
-    it->second.dev->vid.store(vid, std::memory_order_release);
-    sw = it->second.sw;
-    key = it->second.key;
   }
-  sw->postVhostEvent(key, true);
+  it->second.dev->vid.store(up ? vid : -1, std::memory_order_release);
+  return it->second;
+}
+
+int newDevice(int vid) {
+  const auto reg = linkDevice(vid, true);
+  if (!reg) return -1;
+  reg->sw->postVhostEvent(reg->key, true);
   return 0;
 }
 
 void destroyDevice(int vid) {
-  const std::string path = ifname(vid);
-  Switch* sw = nullptr;
-  uint64_t key = 0;
-  {
-    std::lock_guard<std::mutex> lock(g_vhost_mu);
-    auto it = registry().find(path);
-    if (it == registry().end()) return;
-    it->second.dev->vid.store(-1, std::memory_order_release);
-    sw = it->second.sw;
-    key = it->second.key;
-  }
+  const auto reg = linkDevice(vid, false);
+  if (!reg) return;
   // The library frees the device when this returns: no PMD may still be inside a burst on it.
-  sw->waitForPmds();
-  sw->postVhostEvent(key, false);
+  reg->sw->waitForPmds();
+  reg->sw->postVhostEvent(reg->key, false);
 }
 
 int vringStateChanged(int, uint16_t, int) {

@@ -189,15 +189,20 @@ std::string formatPmdShow(const json& r) {
   const json& pmds = member(r, "pmds");
   if (!pmds.is_array() || pmds.empty()) return "no PMD threads\n";
   std::vector<std::vector<std::string>> rows, rxqs;
+  std::string isolated;
   for (const auto& p : pmds) {
     rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
                     fixed1(p, "busy_pct", "%"), field(p, "rx_packets"),
                     fixed1(p, "busy_cycles_per_packet", "")});
     if (const json& q = member(p, "rxqs"); q.is_array()) {
       for (const auto& e : q) {
-        rxqs.push_back(
-            {field(p, "id"), field(e, "port"), field(e, "queue"), fixed1(e, "busy_pct", "%")});
+        const bool pinned = member(e, "pinned").is_boolean() && member(e, "pinned").get<bool>();
+        rxqs.push_back({field(p, "id"), field(e, "port"),
+                        field(e, "queue") + (pinned ? " pinned" : ""), fixed1(e, "busy_pct", "%")});
       }
+    }
+    if (member(p, "isolated").is_boolean() && member(p, "isolated").get<bool>()) {
+      isolated += (isolated.empty() ? "" : ", ") + field(p, "id");
     }
   }
   std::string out = formatTable(
@@ -205,6 +210,9 @@ std::string formatPmdShow(const json& r) {
   out += "\n";
   out += rxqs.empty() ? "no rx queues assigned\n"
                       : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);
+  if (!isolated.empty()) {
+    out += "isolated (rxq-affinity, only pinned queues): pmd " + isolated + "\n";
+  }
   if (const json& d = member(r, "degraded"); d.is_array() && !d.empty()) {
     out += "\nDEGRADED: started with --allow-degraded; real-time preconditions not met:\n";
     for (const auto& reason : d) out += "  " + text(reason) + "\n";

@@ -20,13 +20,14 @@ struct PortOptionDef {
   std::string_view key;
   bool settable;
 };
-constexpr std::array<PortOptionDef, 6> kPortOptions = {{
+constexpr std::array<PortOptionDef, 7> kPortOptions = {{
     {"type", false},
     {"path", false},
     {"devargs", false},
     {"queues", false},
     {"mtu", true},
     {"latency-budget-us", true},
+    {"rxq-affinity", true},
 }};
 constexpr uint32_t kMaxLatencyBudgetUs = 1000000;
 
@@ -148,6 +149,8 @@ void checkPortOption(std::string_view key, std::string_view value) {
     parseUnsigned(value, kMinMtu, kMaxMtu, key);
   } else if (key == "latency-budget-us") {
     parseUnsigned(value, 0, kMaxLatencyBudgetUs, key);
+  } else if (key == "rxq-affinity") {
+    parseRxqAffinity(value);
   } else if (isPolicyKey(key)) {
     checkPolicyOption(key, value);
   } else {
@@ -184,6 +187,15 @@ PortSpec parsePortSpec(std::string_view name, const PortOptions& options,
       } else if (key == "latency-budget-us") {
         spec.latency_budget_us =
             static_cast<uint32_t>(parseUnsigned(value, 0, kMaxLatencyBudgetUs, key));
+      } else if (key == "rxq-affinity") {
+        spec.rxq_affinity = parseRxqAffinity(value);
+      }
+    }
+    for (const auto& [queue, cpu] : spec.rxq_affinity) {
+      if (queue >= spec.queues) {
+        fail("rxq-affinity", "queue " + std::to_string(queue) + " does not exist (the port has " +
+                                 std::to_string(spec.queues) + " queue" +
+                                 (spec.queues == 1 ? "" : "s") + ")");
       }
     }
     spec.policy = parsePolicy(options);
@@ -203,6 +215,31 @@ PortSpec parsePortSpec(std::string_view name, const PortOptions& options,
   } catch (const ConfigError& e) {
     throw ConfigError("port " + quotedValue(name) + ": " + e.what());
   }
+}
+
+std::vector<std::pair<uint16_t, unsigned>> parseRxqAffinity(std::string_view text) {
+  constexpr std::string_view kKey = "rxq-affinity";
+  std::vector<std::pair<uint16_t, unsigned>> pins;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    const std::string_view item = text.substr(pos, comma - pos);
+    const size_t colon = item.find(':');
+    if (colon == std::string_view::npos) {
+      fail(kKey, "must be QUEUE:CPU[,QUEUE:CPU...], got " + quotedValue(text));
+    }
+    const auto queue =
+        static_cast<uint16_t>(parseUnsigned(item.substr(0, colon), 0, kMaxQueues - 1, kKey));
+    const auto cpu = static_cast<unsigned>(parseUnsigned(item.substr(colon + 1), 0, 1023, kKey));
+    for (const auto& p : pins) {
+      if (p.first == queue) fail(kKey, "queue " + std::to_string(queue) + " given more than once");
+    }
+    pins.emplace_back(queue, cpu);
+    pos = comma + 1;
+    if (comma + 1 == text.size()) fail(kKey, "trailing ',' in " + quotedValue(text));
+  }
+  return pins;
 }
 
 PortOptions parseKeyValues(const std::vector<std::string>& tokens) {
@@ -227,6 +264,13 @@ PortOptions toOptions(const PortSpec& spec) {
   out.emplace_back("queues", std::to_string(spec.queues));
   out.emplace_back("mtu", std::to_string(spec.mtu));
   out.emplace_back("latency-budget-us", std::to_string(spec.latency_budget_us));
+  if (!spec.rxq_affinity.empty()) {
+    std::string pins;
+    for (const auto& [queue, cpu] : spec.rxq_affinity) {
+      pins += (pins.empty() ? "" : ",") + std::to_string(queue) + ":" + std::to_string(cpu);
+    }
+    out.emplace_back("rxq-affinity", pins);
+  }
   for (auto& kv : policyOptions(spec.policy)) out.push_back(std::move(kv));
   return out;
 }

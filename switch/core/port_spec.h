@@ -41,6 +41,9 @@ struct PortSpec {
   uint16_t queues = 1;  // rx/tx queue pairs
   uint32_t mtu = 1500;  // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
   uint32_t latency_budget_us = 0;  // 0 = no budget alarm
+  // rxq-affinity: (queue, CPU) pins, as OVS's pmd-rxq-affinity; a PMD with a pinned queue polls
+  // only pinned queues (rxq_plan.h). Empty: the queues go to the least loaded PMDs.
+  std::vector<std::pair<uint16_t, unsigned>> rxq_affinity;
   PortPolicy policy;  // VLANs and port security (port_policy.h): all changeable at run time
 
   bool operator==(const PortSpec&) const = default;
@@ -71,6 +74,10 @@ PortOptions toOptions(const PortSpec& spec);
 // every option, then the checks that depend on other keys; the config loaders call it per key so
 // that errors carry the line of the key. Throws ConfigError naming the key.
 void checkPortOption(std::string_view key, std::string_view value);
+
+// "QUEUE:CPU,..." (rxq-affinity) → (queue, CPU) pairs in the order given; "" → none. Throws
+// ConfigError naming the key on bad syntax, a queue out of range or given twice.
+std::vector<std::pair<uint16_t, unsigned>> parseRxqAffinity(std::string_view text);
 
 // Whether `port set` may change option `key` on a running port (one table in port_spec.cpp: a
 // new option becomes settable by marking it there and deriving its dataplane fields from the

@@ -118,6 +118,8 @@ void Switch::applySpec(PortRec& p, const PortSpec& spec) {
                                             std::to_string(spec.mtu) + ": " + rte_strerror(-rc));
     }
   }
+  const bool repin = spec.rxq_affinity != p.spec.rxq_affinity;
+  if (repin) planFor(p.dp->index, spec, false);  // refused before anything changes
   const PortPolicy policy = spec.policy;
   PortSpec rest = spec;
   rest.policy = p.spec.policy;
@@ -136,13 +138,16 @@ void Switch::applySpec(PortRec& p, const PortSpec& spec) {
     p.spec = rest;
     publish();  // returns once no PMD can still see `old`
   }
+  if (repin) rebalance();
   // VLAN and port security: their own snapshot of the port's policy.
   if (!(policy == p.spec.policy)) setPortPolicy(p.spec.name, policy);
 }
 
 void Switch::registerPortMethods(RpcDispatcher& d) {
   d.add("port.add",
-        "name options{type,path,devargs,queues,mtu,latency-budget-us} external_ids{} may_exist",
+        "name options{type,path,devargs,queues,mtu,latency-budget-us,rxq-affinity,...} "
+        "external_ids{} "
+        "may_exist",
         "add a port at run time", [this](const json& params) {
           const std::string name = nameParam(params);
           const PortOptions opts = portOptionsFromParams(params);
@@ -218,7 +223,8 @@ void Switch::registerPortMethods(RpcDispatcher& d) {
     }
     return json{{"name", name}, {"deleted", true}};
   });
-  d.add("port.set", "name options{mtu,latency-budget-us} external_ids{key: value|null}",
+  d.add("port.set",
+        "name options{mtu,latency-budget-us,rxq-affinity,...} external_ids{key: value|null}",
         "change a running port's settable options and external ids", [this](const json& params) {
           const std::string name = nameParam(params);
           if (auto u = unrestored_.find(name); u != unrestored_.end()) {

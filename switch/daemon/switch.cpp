@@ -270,12 +270,51 @@ std::vector<RxqSlot> Switch::currentPlan() const {
   return plan;
 }
 
-// After a port went away: queues move from the busiest PMDs to idle ones. A moving queue is
-// first taken off its old PMD (one grace period), then given to the new one, so that no two
-// PMDs ever poll it at once.
+std::vector<RxqPin> Switch::rxqPins(uint32_t index, const PortSpec* spec) const {
+  std::vector<RxqPin> pins;
+  const auto add = [&](uint32_t port, const PortSpec& ps) {
+    for (const auto& [queue, cpu] : ps.rxq_affinity) {
+      unsigned pmd = pmdCount();
+      for (unsigned k = 0; k < pmdCount(); ++k) {
+        if (pmds_[k]->core() == cpu) pmd = k;
+      }
+      if (pmd == pmdCount()) {
+        throw RpcError(rpc_code::kInvalidParams,
+                       "port \"" + ps.name + "\": rxq-affinity: cpu " + std::to_string(cpu) +
+                           " runs no PMD (pmd-cores: " + formatCpuList(cfg_.pmd_cores) + ")");
+      }
+      pins.push_back({port, queue, pmd});
+    }
+  };
+  for (uint32_t i = 0; i < kMaxPorts; ++i) {
+    if (i == index && spec != nullptr) {
+      add(i, *spec);
+    } else if (by_index_[i] != nullptr) {
+      add(i, by_index_[i]->spec);
+    }
+  }
+  return pins;
+}
+
+std::vector<RxqSlot> Switch::planFor(uint32_t index, const PortSpec& spec, bool is_new) const {
+  const std::vector<RxqPin> pins = rxqPins(index, &spec);
+  try {
+    return is_new ? planAdd(currentPlan(), index, spec.queues, pmdCount(), pins)
+                  : planPins(currentPlan(), pmdCount(), pins);
+  } catch (const std::invalid_argument& e) {
+    std::string why = e.what();
+    if (why.starts_with("rx queue plan: ")) why = why.substr(15);
+    throw RpcError(rpc_code::kInvalidParams, "port \"" + spec.name + "\": rxq-affinity: " + why);
+  }
+}
+
+// After a port went away or pins changed: pinned queues go to their PMD, the others leave
+// isolated PMDs and move from the busiest PMDs to idle ones. A moving queue is first taken off
+// its old PMD (one grace period), then given to the new one, so that no two PMDs ever poll it at
+// once.
 void Switch::rebalance() {
   const std::vector<RxqSlot> before = currentPlan();
-  const std::vector<RxqSlot> after = planRebalance(before, pmdCount());
+  const std::vector<RxqSlot> after = planPins(before, pmdCount(), rxqPins(kMaxPorts, nullptr));
   std::vector<size_t> moved;
   for (size_t i = 0; i < before.size(); ++i) {
     if (before[i].pmd != after[i].pmd) moved.push_back(i);
@@ -367,6 +406,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   if (index == kMaxPorts) {
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
+
+  const std::vector<RxqSlot> planned = planFor(index, spec, true);  // checks rxq-affinity first
 
   auto rec = std::make_unique<PortRec>();
   rec->spec = spec;
@@ -476,8 +517,9 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   dp.txq_lock = rec->txq_locks.get();
   fillDpPort(dp, spec);
 
-  // Each rx queue goes to the PMD that polls the fewest queues now.
-  for (const RxqSlot& slot : planAdd(currentPlan(), index, spec.queues, pmdCount())) {
+  // Each rx queue goes to its pinned PMD or to the PMD that polls the fewest queues now (queues
+  // of other ports that leave a PMD the new pins isolate move after the port is published).
+  for (const RxqSlot& slot : planned) {
     if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
   }
   rec->policy = std::make_shared<const PortPolicy>(spec.policy);
@@ -504,6 +546,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   ports_[spec.name] = std::move(rec);
   if (up) setLink(*raw, true);
   publish();
+  rebalance();  // queues on a PMD that this port's pins isolate move off it
   spdlog::info("port {} added: type={} {}{} queues={} mtu={} (index {}, {})", spec.name,
                portTypeName(spec.type),
                vhost ? "path=" : "devargs=", vhost ? spec.path : spec.devargs, spec.queues,

@@ -165,6 +165,11 @@ class Switch {
   void saveState();
   void registerPortMethods(RpcDispatcher& d);
   std::vector<RxqSlot> currentPlan() const;
+  // Every port's rxq-affinity pins by PMD id, with `spec` in place of port `index`'s (nullptr:
+  // as they are). Throws RpcError (invalid params) for a CPU that runs no PMD.
+  std::vector<RxqPin> rxqPins(uint32_t index, const PortSpec* spec) const;
+  // The plan for `spec` at `index` (a new port or new pins), or RpcError naming the port.
+  std::vector<RxqSlot> planFor(uint32_t index, const PortSpec& spec, bool is_new) const;
   void rebalance();
   void publish();
   void setLink(PortRec& p, bool up);

@@ -151,11 +151,19 @@ json Switch::pmdObject(const Pmd& pmd) const {
     }
   }
   json rxqs = json::array();
+  bool isolated = false;
   for (const RxqRef& q : snapshot_.load(std::memory_order_acquire)->rxqs[id]) {
     const uint64_t qb =
         s.rxq_busy_cycles[q.port->index][q.queue].get() - rxqBusyBase(id, q.port->index, q.queue);
-    rxqs.push_back(
-        {{"port", q.port->name}, {"queue", q.queue}, {"busy_pct", pct(qb, busy + idle)}});
+    const PortRec* rec = by_index_[q.port->index];
+    const bool pinned =
+        rec != nullptr && std::any_of(rec->spec.rxq_affinity.begin(), rec->spec.rxq_affinity.end(),
+                                      [&](const auto& a) { return a.first == q.queue; });
+    isolated = isolated || pinned;
+    rxqs.push_back({{"port", q.port->name},
+                    {"queue", q.queue},
+                    {"pinned", pinned},
+                    {"busy_pct", pct(qb, busy + idle)}});
   }
   std::string sched = "SCHED_OTHER";
   if (cfg_.pmd_priority > 0 && pmd.priorityError() == 0) {
@@ -164,6 +172,7 @@ json Switch::pmdObject(const Pmd& pmd) const {
   return {{"id", id},
           {"core", pmd.core()},
           {"sched", sched},
+          {"isolated", isolated},
           {"iterations", s.iterations.get()},
           {"busy_pct", pct(busy, busy + idle)},
           {"rx_packets", rx},

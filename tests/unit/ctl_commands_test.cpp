@@ -301,6 +301,20 @@ TEST(CtlFormat, PmdShow) {
             "  0  uplink0      1   2.3 %\n");
 }
 
+TEST(CtlFormat, PmdShowPinnedQueues) {
+  json r = json::parse(R"({"pmds": [
+    {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 1, "busy_pct": 0,
+     "rx_packets": 0, "busy_cycles_per_packet": 0, "isolated": false,
+     "rxqs": [{"port": "be", "queue": 0, "pinned": false, "busy_pct": 1.0}]},
+    {"id": 1, "core": 3, "sched": "SCHED_OTHER", "iterations": 1, "busy_pct": 0,
+     "rx_packets": 0, "busy_cycles_per_packet": 0, "isolated": true,
+     "rxqs": [{"port": "rt", "queue": 1, "pinned": true, "busy_pct": 2.0}]}]})");
+  const std::string out = formatResult("pmd show", r);
+  EXPECT_NE(out.find("  1  rt    1 pinned  2.0 %\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("isolated (rxq-affinity, only pinned queues): pmd 1\n"), std::string::npos)
+      << out;
+}
+
 TEST(CtlFormat, PmdShowDegraded) {
   json r = json::parse(R"({"pmds": [
     {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 1, "busy_pct": 0,

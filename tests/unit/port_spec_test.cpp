@@ -114,11 +114,11 @@ TEST_F(PortSpecTest, RelativePathUsesCurrentDirectory) {
 }
 
 TEST_F(PortSpecTest, UnknownKey) {
-  EXPECT_EQ(
-      parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
-      "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
-      "latency-budget-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
-      "storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
+            "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
+            "latency-budget-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
+            "storm-broadcast-pps, "
+            "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST_F(PortSpecTest, DuplicateKey) {
@@ -266,6 +266,32 @@ TEST(PortSpec, ParseUnsigned) {
             "k: must be an integer 0..5, got \"+1\"");
   EXPECT_EQ(errorOf([] { parseUnsigned("0x1", 0, 5, "k"); }),
             "k: must be an integer 0..5, got \"0x1\"");
+}
+
+TEST_F(PortSpecTest, RxqAffinity) {
+  const std::string p = dir_ + "/s";
+  PortSpec spec =
+      parsePortSpec("vm1", {{"path", p}, {"queues", "2"}, {"rxq-affinity", "1:3,0:2"}}, dir_);
+  EXPECT_EQ(spec.rxq_affinity, (std::vector<std::pair<uint16_t, unsigned>>{{1, 3}, {0, 2}}));
+  EXPECT_EQ(parsePortSpec("vm1", toOptions(spec), dir_), spec);  // round trip (state file)
+  EXPECT_TRUE(parsePortSpec("vm1", {{"path", p}, {"rxq-affinity", ""}}, dir_).rxq_affinity.empty());
+  EXPECT_TRUE(portOptionSettable("rxq-affinity"));
+  // Options without pins do not mention the key (saved states and port show stay as they were).
+  for (const auto& [k, v] : toOptions(parsePortSpec("vm1", {{"path", p}}, dir_))) {
+    EXPECT_NE(k, "rxq-affinity");
+  }
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "1:2"}}),
+            "port \"vm1\": rxq-affinity: queue 1 does not exist (the port has 1 queue)");
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "0:2,0:3"}}),
+            "port \"vm1\": rxq-affinity: queue 0 given more than once");
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "2"}}),
+            "port \"vm1\": rxq-affinity: must be QUEUE:CPU[,QUEUE:CPU...], got \"2\"");
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "0:2,"}}),
+            "port \"vm1\": rxq-affinity: trailing ',' in \"0:2,\"");
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "0:1024"}}),
+            "port \"vm1\": rxq-affinity: must be 0..1023, got 1024");
+  EXPECT_EQ(parseError({{"path", p}, {"rxq-affinity", "x:1"}}),
+            "port \"vm1\": rxq-affinity: must be an integer 0..15, got \"x\"");
 }
 
 TEST(PortSpec, QuotedValueEscapes) {

@@ -223,8 +223,7 @@ std::string formatStats(const json& r) {
       rows.push_back({field(p, "name"), field(p, "link"), field(p, "rx_packets"),
                       field(p, "rx_bytes"), field(p, "tx_packets"), field(p, "tx_bytes"),
                       field(p, "tx_retries"), field(p, "tx_deferred"), dropSum(d),
-                      field(p, "reconnects"),
-                      field(p, "guest_notifications")});
+                      field(p, "reconnects"), field(p, "guest_notifications")});
       std::vector<std::string> row{field(p, "name")};
       for (const char* reason : kDropReasonNames) row.push_back(field(d, reason));
       row.push_back(field(d, "learn_full"));

@@ -155,11 +155,11 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
 
-  return renderPrometheus({build,     info,           rx_p,           rx_b,  tx_p,      tx_b,
-                           retries,   deferred,  notifications,  drops,          over,  link,      reconnects,
-                           residence, busy,           idle,           iter,  gap,       stall,
-                           fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines, log_dropped,
-                           degraded,  degraded_reason});
+  return renderPrometheus({build,       info,      rx_p,           rx_b,           tx_p,  tx_b,
+                           retries,     deferred,  notifications,  drops,          over,  link,
+                           reconnects,  residence, busy,           idle,           iter,  gap,
+                           stall,       fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines,
+                           log_dropped, degraded,  degraded_reason});
 }
 
 }  // namespace rtvs

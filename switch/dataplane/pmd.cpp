@@ -11,6 +11,7 @@
 #include <rte_ring_elem.h>
 #include <rte_vhost.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -463,9 +464,10 @@ bool Pmd::flushPort(const Snapshot& s, uint16_t p) noexcept {
   }
   const auto left = static_cast<uint16_t>(b.n - expired);
   if (left != 0 && expired != 0) {
-    std::memmove(b.pkts, b.pkts + expired, left * sizeof b.pkts[0]);
-    std::memmove(b.rx_tsc, b.rx_tsc + expired, left * sizeof b.rx_tsc[0]);
-    std::memmove(b.ingress, b.ingress + expired, left * sizeof b.ingress[0]);
+    // To the front (std::copy allows it: the destination starts before the source).
+    std::copy(b.pkts + expired, b.pkts + b.n, b.pkts);
+    std::copy(b.rx_tsc + expired, b.rx_tsc + b.n, b.rx_tsc);
+    std::copy(b.ingress + expired, b.ingress + b.n, b.ingress);
   }
   b.n = left;
   return left == 0;

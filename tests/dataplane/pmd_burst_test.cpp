@@ -479,7 +479,6 @@ TEST_F(PmdBurst, VlanAccessAndTrunkTagging) {
   learnEvents();
 }
 
-
 // ---- the tx buffer: a slow guest's frames wait, age, and never make the PMD spin ----
 
 TEST_F(PmdBurst, SlowGuestFramesWaitAcrossIterationsAndGoOutInOrderWhenItDrains) {

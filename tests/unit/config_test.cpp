@@ -240,11 +240,10 @@ TEST(Config, UnknownKeys) {
             "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
   EXPECT_EQ(tomlError("[section]\nx = 1\n"), "t.toml:1: \"section\": unknown key");
   EXPECT_EQ(jsonError(R"({"memory_mb": 512})"), "\"memory_mb\": unknown key");
-  EXPECT_EQ(
-      jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
-      "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
-      "latency-budget-us, tx-retry-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
-      "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
+            "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
+            "latency-budget-us, tx-retry-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
+            "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST(Config, WrongTypes) {

@@ -122,11 +122,11 @@ TEST_F(PortSpecTest, RelativePathUsesCurrentDirectory) {
 }
 
 TEST_F(PortSpecTest, UnknownKey) {
-  EXPECT_EQ(
-      parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
-      "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
-      "latency-budget-us, tx-retry-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, storm-broadcast-pps, "
-      "storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
+            "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
+            "latency-budget-us, tx-retry-us, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
+            "storm-broadcast-pps, "
+            "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST_F(PortSpecTest, DuplicateKey) {
@@ -248,19 +248,15 @@ TEST(PortSpec, ParseKeyValuesErrors) {
 TEST_F(PortSpecTest, ToOptionsRoundTrips) {
   const std::vector<PortSpec> specs = {
       parsePortSpec("vm1", {{"path", dir_ + "/vm1"}, {"queues", "4"}, {"mtu", "9000"}}, dir_),
-      parsePortSpec("vm2", {{"type", "vhostuser"}, {"latency-budget-us", "20"}, {"tx-retry-us", "0"}},
-                    dir_),
+      parsePortSpec(
+          "vm2", {{"type", "vhostuser"}, {"latency-budget-us", "20"}, {"tx-retry-us", "0"}}, dir_),
       parsePortSpec("tap0", {{"type", "dpdk"}, {"devargs", "net_tap0"}}, dir_),
   };
   for (const PortSpec& spec : specs) {
     EXPECT_EQ(parsePortSpec(spec.name, toOptions(spec), "/elsewhere"), spec) << spec.name;
   }
-  const PortOptions want = {{"type", "dpdk"},
-                            {"devargs", "net_tap0"},
-                            {"queues", "1"},
-                            {"mtu", "1500"},
-                            {"latency-budget-us", "0"},
-                            {"tx-retry-us", "20"}};
+  const PortOptions want = {{"type", "dpdk"}, {"devargs", "net_tap0"},    {"queues", "1"},
+                            {"mtu", "1500"},  {"latency-budget-us", "0"}, {"tx-retry-us", "20"}};
   EXPECT_EQ(toOptions(specs[2]), want);
 }
 

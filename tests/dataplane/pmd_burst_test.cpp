@@ -595,6 +595,7 @@ TEST_F(PmdBurst, AFullTxBufferDropsNewFramesAndCountsThem) {
 
 TEST_F(PmdBurst, BusySharedTxQueueDefersTheFramesInsteadOfSpinning) {
   dp_[3].txq_shared[0] = true;
+  dp_[3].tx_retry_ticks = usToTicks(1000000);  // slow builds (sanitizers) take more than 20 µs
   ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
   rte_spinlock_lock(&locks_[3]);  // another PMD is transmitting on the queue
   // A PMD that waited for the lock would hang here: a watchdog frees it after 3 s, and the

@@ -152,7 +152,8 @@ std::string formatPortShow(const json& p) {
   kv.emplace_back("link", field(s, "link"));
   kv.emplace_back("rx", field(s, "rx_packets") + " packets, " + field(s, "rx_bytes") + " bytes");
   kv.emplace_back("tx", field(s, "tx_packets") + " packets, " + field(s, "tx_bytes") + " bytes, " +
-                            field(s, "tx_retries") + " retries");
+                            field(s, "tx_retries") + " retries, " + field(s, "tx_deferred") +
+                            " deferred");
   const json& d = member(s, "drops");
   std::string reasons;
   for (const char* r : kDropReasonNames) {
@@ -229,16 +230,16 @@ std::string formatStats(const json& r) {
       const json& d = member(p, "drops");
       rows.push_back({field(p, "name"), field(p, "link"), field(p, "rx_packets"),
                       field(p, "rx_bytes"), field(p, "tx_packets"), field(p, "tx_bytes"),
-                      field(p, "tx_retries"), dropSum(d), field(p, "reconnects"),
-                      field(p, "guest_notifications")});
+                      field(p, "tx_retries"), field(p, "tx_deferred"), dropSum(d),
+                      field(p, "reconnects"), field(p, "guest_notifications")});
       std::vector<std::string> row{field(p, "name")};
       for (const char* reason : kDropReasonNames) row.push_back(field(d, reason));
       row.push_back(field(d, "learn_full"));
       drops.push_back(std::move(row));
     }
     out += formatTable({"PORT", "LINK", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "TX-RETRIES",
-                        "DROPS", "RECONNECTS", "GUEST-NOTIFS"},
-                       "llrrrrrrrr", rows);
+                        "TX-DEFERRED", "DROPS", "RECONNECTS", "GUEST-NOTIFS"},
+                       "llrrrrrrrrr", rows);
     out += "\ndrops by reason (packets):\n";
     std::vector<std::string> heads{"PORT"};
     for (unsigned r = 0; r < kNumDropReasons; ++r) heads.push_back(dropReasonColumn(r));
@@ -642,7 +643,8 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
       "Change a running port: port set NAME key=value... [external-ids:KEY=VALUE...] "
       "[external-ids:KEY=] (empty value: remove)");
   pset->add_option("NAME", name_, "Port name")->required();
-  pset->add_option("OPTIONS", options_, "Settable options (mtu, latency-budget-us) and ids")
+  pset->add_option("OPTIONS", options_,
+                   "Settable options (mtu, latency-budget-us, tx-retry-us) and ids")
       ->required();
   set(pset, "port set", [this] {
     json params = optionParams(options_, true);

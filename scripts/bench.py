@@ -115,10 +115,13 @@ class Testpmd(Switch):
 class Rtvswitch(Switch):
     kind = "rtvswitch"
 
+    port_options = ""  # --port-options: extra key=value options of both ports
+
     def __init__(self, group, a, b, mode, accounting=True):
         extra = [] if accounting else ["--no-latency-accounting"]
-        self.daemon = rs.Daemon(group, ports=[f"a type=vhostuserclient path={a}",
-                                              f"b type=vhostuserclient path={b}"],
+        opts = f" {self.port_options}" if self.port_options else ""
+        self.daemon = rs.Daemon(group, ports=[f"a type=vhostuserclient path={a}{opts}",
+                                              f"b type=vhostuserclient path={b}{opts}"],
                                 args=extra, pmd_cores=SWITCH_CORE, housekeeping=PROBE_CORE,
                                 memory_mb=512, mbufs=16384)
 
@@ -710,6 +713,8 @@ def parse_args(argv):
     p.add_argument("--size", type=int, default=64, help="frame size, 60-1518 (default 64)")
     p.add_argument("--flows", type=int, default=1,
                    help="MAC pairs the probe cycles through, frame by frame (default 1)")
+    p.add_argument("--port-options", default="",
+                   help="extra options of rtvswitch's two ports, e.g. \"tx-retry-us=0\"")
     p.add_argument("--verbose", action="store_true", help="print the probe's tables")
     args = p.parse_args(argv)
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
@@ -751,6 +756,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     os.environ["RTVS_BUILD_DIR"] = os.path.abspath(args.build_dir)
+    Rtvswitch.port_options = args.port_options
     for tool in ("rtvswitch-probe",):
         dp.find_binary(tool)
     if not shutil.which("dpdk-testpmd"):

@@ -20,13 +20,14 @@ struct PortOptionDef {
   std::string_view key;
   bool settable;
 };
-constexpr std::array<PortOptionDef, 7> kPortOptions = {{
+constexpr std::array<PortOptionDef, 8> kPortOptions = {{
     {"type", false},
     {"path", false},
     {"devargs", false},
     {"queues", false},
     {"mtu", true},
     {"latency-budget-us", true},
+    {"tx-retry-us", true},
     {"rxq-affinity", true},
 }};
 constexpr uint32_t kMaxLatencyBudgetUs = 1000000;
@@ -149,6 +150,8 @@ void checkPortOption(std::string_view key, std::string_view value) {
     parseUnsigned(value, kMinMtu, kMaxMtu, key);
   } else if (key == "latency-budget-us") {
     parseUnsigned(value, 0, kMaxLatencyBudgetUs, key);
+  } else if (key == "tx-retry-us") {
+    parseUnsigned(value, 0, kMaxTxRetryUs, key);
   } else if (key == "rxq-affinity") {
     parseRxqAffinity(value);
   } else if (isPolicyKey(key)) {
@@ -187,6 +190,8 @@ PortSpec parsePortSpec(std::string_view name, const PortOptions& options,
       } else if (key == "latency-budget-us") {
         spec.latency_budget_us =
             static_cast<uint32_t>(parseUnsigned(value, 0, kMaxLatencyBudgetUs, key));
+      } else if (key == "tx-retry-us") {
+        spec.tx_retry_us = static_cast<uint32_t>(parseUnsigned(value, 0, kMaxTxRetryUs, key));
       } else if (key == "rxq-affinity") {
         spec.rxq_affinity = parseRxqAffinity(value);
       }
@@ -264,6 +269,7 @@ PortOptions toOptions(const PortSpec& spec) {
   out.emplace_back("queues", std::to_string(spec.queues));
   out.emplace_back("mtu", std::to_string(spec.mtu));
   out.emplace_back("latency-budget-us", std::to_string(spec.latency_budget_us));
+  out.emplace_back("tx-retry-us", std::to_string(spec.tx_retry_us));
   if (!spec.rxq_affinity.empty()) {
     std::string pins;
     for (const auto& [queue, cpu] : spec.rxq_affinity) {

@@ -32,6 +32,11 @@ inline constexpr uint32_t kMaxMtu = 9600;
 inline constexpr uint16_t kMaxQueues = 16;
 inline constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
 inline constexpr size_t kMaxPortName = 64;     // "vhu" + a Neutron port id, a full UUID fit
+// tx-retry-us: about what OVS's default of 8 vhost tx retries can wait on a guest that drains
+// (8 attempts of up to 32 frames), and a few passes of a polling guest's rx loop; short next to
+// a real-time guest's latency budget. Waiting costs the PMD's other ports nothing here (no spin).
+inline constexpr uint32_t kDefaultTxRetryUs = 20;
+inline constexpr uint32_t kMaxTxRetryUs = 10000;
 
 struct PortSpec {
   std::string name;
@@ -41,6 +46,9 @@ struct PortSpec {
   uint16_t queues = 1;  // rx/tx queue pairs
   uint32_t mtu = 1500;  // L3 MTU; frames above mtu + 18 (Ethernet header, one VLAN tag) drop
   uint32_t latency_budget_us = 0;  // 0 = no budget alarm
+  // How long a frame the egress queue did not take waits in a PMD's tx buffer, offered again on
+  // each following PMD iteration, before it drops (tx_full); 0 = drop at once.
+  uint32_t tx_retry_us = kDefaultTxRetryUs;
   // rxq-affinity: (queue, CPU) pins, as OVS's pmd-rxq-affinity; a PMD with a pinned queue polls
   // only pinned queues (rxq_plan.h). Empty: the queues go to the least loaded PMDs.
   std::vector<std::pair<uint16_t, unsigned>> rxq_affinity;

@@ -126,6 +126,7 @@ void Switch::applySpec(PortRec& p, const PortSpec& spec) {
   if (!(rest == p.spec)) {
     auto next = std::make_unique<DpPort>();
     next->index = p.dp->index;
+    next->uid = p.dp->uid;
     next->port_id = p.dp->port_id;
     next->vhost = p.vhost.get();
     next->txq_lock = p.txq_locks.get();
@@ -145,7 +146,7 @@ void Switch::applySpec(PortRec& p, const PortSpec& spec) {
 
 void Switch::registerPortMethods(RpcDispatcher& d) {
   d.add("port.add",
-        "name options{type,path,devargs,queues,mtu,latency-budget-us,rxq-affinity,...} "
+        "name options{type,path,devargs,queues,mtu,latency-budget-us,tx-retry-us,rxq-affinity,...} "
         "external_ids{} "
         "may_exist",
         "add a port at run time", [this](const json& params) {
@@ -224,7 +225,8 @@ void Switch::registerPortMethods(RpcDispatcher& d) {
     return json{{"name", name}, {"deleted", true}};
   });
   d.add("port.set",
-        "name options{mtu,latency-budget-us,rxq-affinity,...} external_ids{key: value|null}",
+        "name options{mtu,latency-budget-us,tx-retry-us,rxq-affinity,...} "
+        "external_ids{key: value|null}",
         "change a running port's settable options and external ids", [this](const json& params) {
           const std::string name = nameParam(params);
           if (auto u = unrestored_.find(name); u != unrestored_.end()) {

@@ -76,6 +76,7 @@ PortTotals PortTotals::minus(const PortTotals& b) const {
   r.tx_packets = tx_packets - b.tx_packets;
   r.tx_bytes = tx_bytes - b.tx_bytes;
   r.tx_retries = tx_retries - b.tx_retries;
+  r.tx_deferred = tx_deferred - b.tx_deferred;
   r.guest_notifications = guest_notifications - b.guest_notifications;
   r.over_budget = over_budget - b.over_budget;
   for (unsigned i = 0; i < kNumDropReasons; ++i) r.drops[i] = drops[i] - b.drops[i];
@@ -363,10 +364,10 @@ void Switch::fillDpPort(DpPort& dp, const PortSpec& spec) const {
   dp.max_frame = spec.mtu + kL2Overhead;
   dp.latency_budget_ticks = static_cast<uint32_t>(
       std::min<uint64_t>(UINT32_MAX, spec.latency_budget_us * tsc_hz_ / 1000000));
+  dp.tx_retry_ticks = uint64_t{spec.tx_retry_us} * tsc_hz_ / 1000000;
   dp.name = spec.name;
-  dp.txq_shared = pmds_.size() > spec.queues;
   dp.gate_on_link = spec.type != PortType::kDpdk;
-  for (unsigned k = 0; k < kMaxPmds; ++k) dp.txq_of_pmd[k] = static_cast<uint16_t>(k % spec.queues);
+  dp.assignTxqs(spec.queues, pmds_.size());
 }
 
 nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
@@ -512,6 +513,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
   rec->dp = std::make_unique<DpPort>();
   DpPort& dp = *rec->dp;
   dp.index = index;
+  dp.uid = ++last_port_uid_;
   dp.port_id = port_id;
   dp.vhost = rec->vhost.get();
   dp.txq_lock = rec->txq_locks.get();
@@ -755,6 +757,7 @@ PortTotals Switch::totals(uint16_t index) const {
     t.tx_packets += c.tx_packets.get();
     t.tx_bytes += c.tx_bytes.get();
     t.tx_retries += c.tx_retries.get();
+    t.tx_deferred += c.tx_deferred.get();
     for (unsigned r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].get();
     t.over_budget += pmd->stats().over_budget[index].get();
   }

@@ -35,6 +35,7 @@ class DpdkLog;
 // Port counters summed over PMDs.
 struct PortTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, tx_retries = 0;
+  uint64_t tx_deferred = 0;  // attempts put off: another PMD held the shared tx queue
   // vhost ports: eventfd writes that woke the guest (the vhost library's per-virtqueue
   // guest_notifications, both directions): each one a syscall on the PMD.
   uint64_t guest_notifications = 0;
@@ -220,6 +221,7 @@ class Switch {
   std::atomic<const Snapshot*> snapshot_{nullptr};
   std::unique_ptr<Snapshot> current_;
   uint64_t generation_ = 0;
+  uint32_t last_port_uid_ = 0;  // DpPort::uid of the last port added
   uint64_t vdev_counter_ = 0;
   std::vector<DevargsRule> dpdk_rules_;  // cfg_.dpdk_allow, parsed
   StateFile* state_file_ = nullptr;

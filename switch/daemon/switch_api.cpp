@@ -83,6 +83,7 @@ json Switch::portStats(const PortRec& p) const {
           {"tx_packets", t.tx_packets},
           {"tx_bytes", t.tx_bytes},
           {"tx_retries", t.tx_retries},
+          {"tx_deferred", t.tx_deferred},
           {"drops", drops},
           {"link", p.link_up ? "up" : "down"},
           {"reconnects", p.reconnects},

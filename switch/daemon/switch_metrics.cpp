@@ -30,7 +30,13 @@ std::string Switch::renderMetrics() const {
   auto tx_b = family("rtvswitch_port_tx_bytes_total", "Bytes handed to the port for sending.",
                      MetricType::kCounter);
   auto retries = family("rtvswitch_port_tx_retries_total",
-                        "Extra transmit attempts on a full egress queue.", MetricType::kCounter);
+                        "Transmit attempts that offered again frames an earlier attempt on the "
+                        "full egress queue left in a PMD's tx buffer.",
+                        MetricType::kCounter);
+  auto deferred = family("rtvswitch_port_tx_deferred_total",
+                         "Transmit attempts put off to the next PMD iteration because another PMD "
+                         "held the shared tx queue.",
+                         MetricType::kCounter);
   auto notifications = family("rtvswitch_port_guest_notifications_total",
                               "Guest notifications (eventfd writes by the PMD that wake an "
                               "interrupt-driven guest) on a vhost port.",
@@ -62,6 +68,7 @@ std::string Switch::renderMetrics() const {
     tx_p.samples.push_back({l, static_cast<double>(t.tx_packets)});
     tx_b.samples.push_back({l, static_cast<double>(t.tx_bytes)});
     retries.samples.push_back({l, static_cast<double>(t.tx_retries)});
+    deferred.samples.push_back({l, static_cast<double>(t.tx_deferred)});
     notifications.samples.push_back({l, static_cast<double>(t.guest_notifications)});
     for (unsigned r = 0; r < kNumDropReasons; ++r) {
       drops.samples.push_back(
@@ -148,11 +155,11 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
 
-  return renderPrometheus({build,     info,           rx_p,           rx_b,  tx_p,      tx_b,
-                           retries,   notifications,  drops,          over,  link,      reconnects,
-                           residence, busy,           idle,           iter,  gap,       stall,
-                           fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines, log_dropped,
-                           degraded,  degraded_reason});
+  return renderPrometheus({build,       info,      rx_p,           rx_b,           tx_p,  tx_b,
+                           retries,     deferred,  notifications,  drops,          over,  link,
+                           reconnects,  residence, busy,           idle,           iter,  gap,
+                           stall,       fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines,
+                           log_dropped, degraded,  degraded_reason});
 }
 
 }  // namespace rtvs

@@ -33,10 +33,17 @@ struct DpPort {
   uint16_t n_queues = 1;              // rx and tx queues
   uint32_t max_frame = 0;             // MTU + kL2Overhead
   uint32_t latency_budget_ticks = 0;  // 0 = no budget
-  // PMD k transmits on txq_of_pmd[k]. If fewer tx queues than PMDs, a queue is shared and its
-  // spinlock is taken (the only lock in the dataplane, and only in that configuration).
+  // How long a frame the tx queue did not take may wait in a PMD's tx buffer to be offered again
+  // (the port's tx-retry-us); 0 = dropped at once.
+  uint64_t tx_retry_ticks = 0;
+  // The port, across the DpPort versions `port set` makes; never reused for another port while
+  // the daemon runs (a PMD's buffered frames must not go to a port that took a freed index).
+  uint32_t uid = 0;
+  // PMD k transmits on txq_of_pmd[k]. When fewer tx queues than PMDs, PMDs that share a queue
+  // (txq_shared[k]) take its spinlock with a trylock only: busy → the frames wait for the next
+  // iteration (the only lock in the dataplane, and only in that configuration).
   uint16_t txq_of_pmd[kMaxPmds] = {};
-  bool txq_shared = false;
+  bool txq_shared[kMaxPmds] = {};
   // vhost ports: a guest that is not connected cannot take frames, so they are not even tried.
   // NIC ports: like OVS, frames go to the driver whatever link state it reports (some devices,
   // e.g. a tap moved to another network namespace, cannot report it).
@@ -52,6 +59,15 @@ struct DpPort {
   std::string name;
 
   bool canSend() const noexcept { return !gate_on_link || link_up.load(std::memory_order_relaxed); }
+
+  // A tx queue of its own for each of `n_pmds` PMDs while the port has that many; else PMD k uses
+  // queue k % queues, and only PMDs whose queue another PMD also uses take its lock.
+  void assignTxqs(uint16_t queues, size_t n_pmds) noexcept {
+    for (unsigned k = 0; k < kMaxPmds; ++k) {
+      txq_of_pmd[k] = static_cast<uint16_t>(k % queues);
+      txq_shared[k] = k < n_pmds && txq_of_pmd[k] + size_t{queues} < n_pmds;
+    }
+  }
 };
 
 }  // namespace rtvs

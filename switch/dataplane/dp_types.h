@@ -13,6 +13,9 @@ inline constexpr unsigned kMaxPorts = 256;  // switch port indices 0..kMaxPorts-
 inline constexpr unsigned kMaxPmds = 16;
 inline constexpr unsigned kMaxPortQueues = 16;
 inline constexpr unsigned kBurst = 32;
+// Frames a PMD holds for one egress port while its queue does not take them (Pmd::TxBuf): four
+// bursts, so a port that drains slowly still takes whole new bursts behind what it left.
+inline constexpr unsigned kTxBufFrames = 4 * kBurst;
 inline constexpr unsigned kEthHdrLen = 14;
 inline constexpr unsigned kL2Overhead = 18;  // Ethernet header + one VLAN tag, no FCS
 
@@ -27,9 +30,11 @@ struct Counter {
 };
 
 // One PMD's counters for one switch port. Rx-side drops (runt, hairpin) count on the ingress port,
-// tx-side drops on the egress port.
+// tx-side drops on the egress port. tx_retries: transmit attempts that offered frames again which
+// an earlier attempt had left in the PMD's tx buffer; tx_deferred: attempts not made because
+// another PMD held the shared tx queue (the frames waited in the buffer).
 struct alignas(64) PortCounters {
-  Counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_retries;
+  Counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_retries, tx_deferred;
   Counter drops[kNumDropReasons];
 };
 

@@ -11,13 +11,13 @@
 #include <rte_ring_elem.h>
 #include <rte_vhost.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace rtvs {
 
 namespace {
-constexpr unsigned kMaxTxRetries = 4;
 
 inline bool isMulticast(const uint8_t* mac) noexcept { return mac[0] & 1; }
 
@@ -101,6 +101,7 @@ int Pmd::run() noexcept {
       processBurst(*s, q, pkts, n, now);
       st.rxq_busy_cycles[q.port->index][q.queue].add(rte_rdtsc() - now);
     }
+    endIteration(*s);
     const uint64_t end = rte_rdtsc();
     if (accounting) st.iteration.record(end - prev_end);
     (busy ? st.busy_cycles : st.idle_cycles).add(end - iter_start);
@@ -108,14 +109,33 @@ int Pmd::run() noexcept {
     prev_end = end;
     rte_rcu_qsbr_quiescent(shared_.rcu, id_);
   }
+  dropPending();
   rte_rcu_qsbr_thread_offline(shared_.rcu, id_);
   rte_rcu_qsbr_thread_unregister(shared_.rcu, id_);
   return 0;
 }
 
+void Pmd::dropPending() noexcept {
+  for (uint16_t d = 0; d < n_dirty_; ++d) {
+    TxBuf& b = tx_[tx_dirty_[d]];
+    stats_->ports[tx_dirty_[d]].drops[kDropLinkDown].add(b.n);
+    freeBulk(b.pkts, b.n);
+    b.n = 0;
+  }
+  n_dirty_ = 0;
+}
+
 void Pmd::processBurstForTest(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts,
                               uint16_t n) noexcept {
   processBurst(s, q, pkts, n, rte_rdtsc());
+}
+
+void Pmd::endIterationForTest(const Snapshot& s) noexcept { endIteration(s); }
+
+// Frames an egress queue did not take are offered again every iteration, rx or not.
+inline void Pmd::endIteration(const Snapshot& s) noexcept {
+  if (n_dirty_ != 0) flushTx(s, true);
+  ++iter_;
 }
 
 void Pmd::postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noexcept {
@@ -135,10 +155,23 @@ void Pmd::postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noe
   }
 }
 
-inline void Pmd::enqueueTx(uint16_t port, rte_mbuf* m) noexcept {
-  TxBuf& b = tx_[port];
-  if (b.n == 0) tx_dirty_[n_dirty_++] = port;
-  b.pkts[b.n++] = m;
+inline void Pmd::enqueueTx(const DpPort& out, rte_mbuf* m, uint16_t ingress,
+                           uint64_t rx_tsc) noexcept {
+  TxBuf& b = tx_[out.index];
+  if (b.n == kTxBufFrames) {  // the port has left a full buffer: the new frame goes
+    stats_->ports[out.index].drops[kDropTxFull].add(1);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (b.n == 0) {
+    tx_dirty_[n_dirty_++] = out.index;
+    b.uid = out.uid;
+    b.offered = false;
+  }
+  b.pkts[b.n] = m;
+  b.rx_tsc[b.n] = rx_tsc;
+  b.ingress[b.n] = ingress;
+  ++b.n;
 }
 
 namespace {
@@ -302,7 +335,7 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
           st.ports[out_port].drops[drop].add(1);
           rte_pktmbuf_free(m);
         } else {
-          enqueueTx(out_port, m);
+          enqueueTx(*out, m, in, rx_tsc);
         }
         continue;
       }
@@ -316,18 +349,18 @@ void Pmd::processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint
       rte_pktmbuf_free(m);
       continue;
     }
-    flood(s, m, in, vlan, tagged, tagged ? len - 4 : len);
+    flood(s, m, in, vlan, tagged, tagged ? len - 4 : len, rx_tsc);
   }
   inc.rx_packets.add(n);
   inc.rx_bytes.add(bytes);
-  flushTx(s, in, rx_tsc);
+  flushTx(s, false);
 }
 
 // Broadcast, multicast, unknown unicast → every other port of the VLAN that is up. Ports that
 // want the frame in the form it has share it (reference counts); if some want it tagged and others
 // untagged, one copy serves the smaller group (counted in vlan_copies).
 void Pmd::flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool frame_tagged,
-                uint32_t untagged_len) noexcept {
+                uint32_t untagged_len, uint64_t rx_tsc) noexcept {
   PmdStats& st = *stats_;
   uint16_t tagged_outs[kMaxPorts], untagged_outs[kMaxPorts];
   uint16_t n_tagged = 0, n_untagged = 0;
@@ -365,7 +398,7 @@ void Pmd::flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool
     } else {
       st.vlan_copies.add(1);
       addRefs(c, static_cast<uint16_t>(n_c - 1));
-      for (uint16_t k = 0; k < n_c; ++k) enqueueTx(c_outs[k], c);
+      for (uint16_t k = 0; k < n_c; ++k) enqueueTx(*s.ports[c_outs[k]], c, in, rx_tsc);
     }
   }
   if (!tagIs(m, frame_tagged, vlan, m_tagged) && !setTag(m, m_tagged, vlan)) {
@@ -374,56 +407,98 @@ void Pmd::flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool
     return;
   }
   addRefs(m, static_cast<uint16_t>(n_m - 1));
-  for (uint16_t k = 0; k < n_m; ++k) enqueueTx(m_outs[k], m);
+  for (uint16_t k = 0; k < n_m; ++k) enqueueTx(*s.ports[m_outs[k]], m, in, rx_tsc);
 }
 
-void Pmd::flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept {
-  PmdStats& st = *stats_;
+void Pmd::flushTx(const Snapshot& s, bool untried_only) noexcept {
+  uint16_t kept = 0;
   for (uint16_t d = 0; d < n_dirty_; ++d) {
     const uint16_t p = tx_dirty_[d];
-    TxBuf& b = tx_[p];
-    const DpPort* out = s.ports[p];
-    PortCounters& c = st.ports[p];
-    const uint16_t txq = out->txq_of_pmd[id_];
-    // Once handed over, an mbuf may be freed by the driver at once: sum the lengths before.
-    uint64_t bytes = 0;
-    for (uint16_t i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
-    // rt: fewer tx queues than PMDs only (dp_port.h): the one documented lock of the dataplane
-    if (out->txq_shared) rte_spinlock_lock(const_cast<rte_spinlock_t*>(&out->txq_lock[txq]));
-    uint16_t sent = txBurst(*out, txq, b.pkts, b.n);
-    // Retry while the queue makes progress: a guest that drains slowly gets a few more chances,
-    // a stuck one costs at most one extra attempt.
-    for (unsigned r = 0; sent < b.n && r < kMaxTxRetries; ++r) {
-      const uint16_t more = txBurst(*out, txq, b.pkts + sent, b.n - sent);
-      c.tx_retries.add(1);
-      if (more == 0) break;
-      sent += more;
-    }
-    if (out->txq_shared) rte_spinlock_unlock(const_cast<rte_spinlock_t*>(&out->txq_lock[txq]));
-    const uint64_t tx_tsc = rte_rdtsc();
-    if (sent < b.n) {
-      for (uint16_t i = sent; i < b.n; ++i) bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
-      c.drops[kDropTxFull].add(b.n - sent);
-      freeBulk(b.pkts + sent, b.n - sent);
-    }
-    if (sent) {
-      c.tx_packets.add(sent);
-      c.tx_bytes.add(bytes);
-      const uint64_t residence = tx_tsc - rx_tsc;
-      if (shared_.accounting) {
-        st.residence_out[p].recordN(residence, sent);
-        st.residence_in[ingress].recordN(residence, sent);
-      }
-      if (out->latency_budget_ticks && residence > out->latency_budget_ticks) {
-        st.over_budget[p].add(sent);
-        if (residence > st.worst_over_budget[p].get()) {
-          st.worst_over_budget[p].v.store(residence, std::memory_order_relaxed);
-        }
-      }
-    }
-    b.n = 0;
+    if ((untried_only && tx_[p].tried_iter == iter_) || !flushPort(s, p)) tx_dirty_[kept++] = p;
   }
-  n_dirty_ = 0;
+  n_dirty_ = kept;
+}
+
+// One attempt at most per call, none after an attempt in this iteration that sent nothing: a
+// full queue is never spun on. What the queue does not take stays, oldest first, until it is
+// older than the port's tx-retry-us.
+bool Pmd::flushPort(const Snapshot& s, uint16_t p) noexcept {
+  TxBuf& b = tx_[p];
+  PortCounters& c = stats_->ports[p];
+  const DpPort* out = s.ports[p];
+  if (out == nullptr || out->uid != b.uid || !out->canSend()) {  // removed, or down since
+    c.drops[kDropLinkDown].add(b.n);
+    freeBulk(b.pkts, b.n);
+    b.n = 0;
+    return true;
+  }
+  uint16_t sent = 0;
+  uint64_t bytes = 0;
+  if (b.stuck_iter != iter_) {
+    b.tried_iter = iter_;
+    const uint16_t txq = out->txq_of_pmd[id_];
+    rte_spinlock_t* lock = out->txq_shared[id_] ? &out->txq_lock[txq] : nullptr;
+    // rt: a shared tx queue (fewer queues than PMDs, dp_port.h): trylock, never wait for it
+    if (lock != nullptr && rte_spinlock_trylock(lock) == 0) {
+      c.tx_deferred.add(1);
+      b.stuck_iter = iter_;
+    } else {
+      if (b.offered) c.tx_retries.add(1);
+      // Once handed over, an mbuf may be freed by the driver at once: sum the lengths before.
+      for (uint16_t i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
+      sent = txBurst(*out, txq, b.pkts, b.n);
+      for (uint16_t i = sent; i < b.n; ++i) bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
+      if (lock != nullptr) rte_spinlock_unlock(lock);  // rt: the trylock's unlock
+      if (sent == 0) b.stuck_iter = iter_;
+      b.offered = true;
+    }
+  }
+  const uint64_t now = rte_rdtsc();
+  if (sent != 0) accountSent(p, *out, sent, bytes, now);
+  // Age what is left: the buffer is in rx order, so the frames past tx-retry-us are a prefix.
+  uint16_t expired = sent;
+  while (expired < b.n && now - b.rx_tsc[expired] >= out->tx_retry_ticks) ++expired;
+  if (expired != sent) {
+    c.drops[kDropTxFull].add(expired - sent);
+    freeBulk(b.pkts + sent, static_cast<uint16_t>(expired - sent));
+  }
+  const auto left = static_cast<uint16_t>(b.n - expired);
+  if (left != 0 && expired != 0) {
+    // To the front (std::copy allows it: the destination starts before the source).
+    std::copy(b.pkts + expired, b.pkts + b.n, b.pkts);
+    std::copy(b.rx_tsc + expired, b.rx_tsc + b.n, b.rx_tsc);
+    std::copy(b.ingress + expired, b.ingress + b.n, b.ingress);
+  }
+  b.n = left;
+  return left == 0;
+}
+
+// Counts the `sent` frames at the front of port p's buffer: bytes, and residence from each
+// frame's own rx burst (frames of one burst are adjacent: one record per run).
+void Pmd::accountSent(uint16_t p, const DpPort& out, uint16_t sent, uint64_t bytes,
+                      uint64_t tx_tsc) noexcept {
+  PmdStats& st = *stats_;
+  PortCounters& c = st.ports[p];
+  const TxBuf& b = tx_[p];
+  c.tx_packets.add(sent);
+  c.tx_bytes.add(bytes);
+  for (uint16_t i = 0; i < sent;) {
+    uint16_t j = i + 1;
+    while (j < sent && b.rx_tsc[j] == b.rx_tsc[i] && b.ingress[j] == b.ingress[i]) ++j;
+    const uint64_t residence = tx_tsc - b.rx_tsc[i];
+    const auto run = static_cast<uint16_t>(j - i);
+    if (shared_.accounting) {
+      st.residence_out[p].recordN(residence, run);
+      st.residence_in[b.ingress[i]].recordN(residence, run);
+    }
+    if (out.latency_budget_ticks && residence > out.latency_budget_ticks) {
+      st.over_budget[p].add(run);
+      if (residence > st.worst_over_budget[p].get()) {
+        st.worst_over_budget[p].v.store(residence, std::memory_order_relaxed);
+      }
+    }
+    i = j;
+  }
 }
 
 }  // namespace rtvs

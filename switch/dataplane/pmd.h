@@ -72,19 +72,33 @@ class Pmd {
   int priorityError() const noexcept { return prio_error_.load(std::memory_order_acquire); }
   bool started() const noexcept { return started_.load(std::memory_order_acquire); }
 
-  // Tests only (tests/dataplane/pmd_burst_test.cpp): switches and transmits one burst received
-  // on `q` as run() does, on the calling thread. Never while run() is active.
+  // Frees the frames still waiting in the tx buffers (counted as link_down drops). run() does it
+  // when it returns; never while run() is active.
+  void dropPending() noexcept;
+
+  // Tests only (tests/dataplane/pmd_burst_test.cpp), on the calling thread, never while run() is
+  // active. processBurstForTest switches and transmits one burst received on `q` as run() does
+  // within an iteration; endIterationForTest ends the iteration as run() does (buffered frames
+  // not yet offered in it are offered) and starts the next one.
   void processBurstForTest(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts,
                            uint16_t n) noexcept;
+  void endIterationForTest(const Snapshot& s) noexcept;
+  uint16_t pendingForTest(uint16_t port) const noexcept { return tx_[port].n; }
 
  private:
   void processBurst(const Snapshot& s, const RxqRef& q, rte_mbuf** pkts, uint16_t n,
                     uint64_t rx_tsc) noexcept;
-  void enqueueTx(uint16_t port, rte_mbuf* m) noexcept;
-  void flushTx(const Snapshot& s, uint16_t ingress, uint64_t rx_tsc) noexcept;
+  void endIteration(const Snapshot& s) noexcept;
+  void enqueueTx(const DpPort& out, rte_mbuf* m, uint16_t ingress, uint64_t rx_tsc) noexcept;
+  // Offers every non-empty tx buffer to its queue once (all of them, or those not yet offered in
+  // this iteration), then ages what is left.
+  void flushTx(const Snapshot& s, bool untried_only) noexcept;
+  bool flushPort(const Snapshot& s, uint16_t p) noexcept;  // true: the buffer is empty
+  void accountSent(uint16_t p, const DpPort& out, uint16_t sent, uint64_t bytes,
+                   uint64_t tx_tsc) noexcept;
   void postLearn(uint16_t vlan, MacAddr mac, uint16_t port, uint64_t now) noexcept;
   void flood(const Snapshot& s, rte_mbuf* m, uint16_t in, uint16_t vlan, bool frame_tagged,
-             uint32_t untagged_len) noexcept;
+             uint32_t untagged_len, uint64_t rx_tsc) noexcept;
 
   const unsigned id_, core_;
   const Shared shared_;
@@ -95,13 +109,23 @@ class Pmd {
   int priority_ = 0;
 
   // PMD-private working state.
+  // The frames for one egress port, oldest first, each with its rx burst's TSC (residence time
+  // and ageing) and ingress port (residence by ingress). Bounded: a frame that finds it full is
+  // dropped (tx_full).
   struct TxBuf {
     uint16_t n = 0;
-    rte_mbuf* pkts[kBurst];
+    bool offered = false;     // the frames at the front were offered before (a retry)
+    uint32_t uid = 0;         // DpPort::uid of the port the frames are for
+    uint64_t tried_iter = 0;  // iteration of the last attempt
+    uint64_t stuck_iter = 0;  // iteration of the last attempt that sent nothing (or lock busy)
+    rte_mbuf* pkts[kTxBufFrames];
+    uint64_t rx_tsc[kTxBufFrames];
+    uint16_t ingress[kTxBufFrames];
   };
   TxBuf tx_[kMaxPorts];
-  uint16_t tx_dirty_[kMaxPorts];
+  uint16_t tx_dirty_[kMaxPorts];  // the ports whose tx buffer is not empty
   uint16_t n_dirty_ = 0;
+  uint64_t iter_ = 1;  // this PMD's iteration number (0 in a TxBuf: never)
   uint64_t last_poll_[kMaxPorts][kMaxPortQueues] = {};
   struct Posted {
     uint64_t key = 0, tsc = 0;

@@ -1,8 +1,10 @@
 // Pmd::processBurst on ring-backed ethdev ports (net_ring, rte_eth_from_rings): an EAL without
 // hugepages, PCI or guests. Each test pushes crafted frames into a port's rx ring, switches them
 // as a PMD does and checks what every port's tx ring got, the counters, the learn events and the
-// mbuf reference counts (the pool is back to empty after every test).
+// mbuf reference counts (the pool is back to empty after every test). A port whose tx ring is
+// full is a slow guest: the PMD keeps what it did not take in its tx buffer.
 #include <gtest/gtest.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -14,16 +16,19 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "switch/core/mac_table.h"
 #include "switch/core/port_policy.h"
+#include "switch/core/port_spec.h"
 #include "switch/dataplane/dp_port.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
@@ -133,6 +138,8 @@ class PmdBurst : public ::testing::Test {
       rte_spinlock_init(&locks_[i]);
       auto& dp = dp_[i];
       dp.index = static_cast<uint16_t>(i);
+      dp.uid = i + 1;
+      dp.tx_retry_ticks = usToTicks(kDefaultTxRetryUs);
       dp.port_id = port_ids_[i];
       dp.max_frame = kMtu + kL2Overhead;
       dp.txq_lock = &locks_[i];
@@ -149,7 +156,11 @@ class PmdBurst : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (unsigned i = 0; i < kPorts; ++i) EXPECT_TRUE(sent(i).empty()) << "port " << i;
+    for (unsigned i = 0; i < kPorts; ++i) {
+      EXPECT_TRUE(sent(i).empty()) << "port " << i;
+      EXPECT_EQ(pmd_->pendingForTest(static_cast<uint16_t>(i)), 0u) << "port " << i;
+    }
+    pmd_->dropPending();
     EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u) << "mbufs leaked (or freed too often)";
     for (unsigned i = 0; i < kPorts; ++i) {
       rte_eth_dev_stop(port_ids_[i]);
@@ -224,6 +235,45 @@ class PmdBurst : public ::testing::Test {
     return v;
   }
 
+  static uint64_t usToTicks(uint64_t us) { return us * rte_get_tsc_hz() / 1000000; }
+
+  // A slow guest: port `out`'s tx ring filled up to `room` free slots with placeholders (not
+  // mbufs); drainGuest takes them out again.
+  void stallGuest(unsigned out, unsigned room = 0) {
+    while (rte_ring_free_count(tx_[out]) > room) {
+      ASSERT_EQ(rte_ring_enqueue(tx_[out], &placeholder_), 0);
+    }
+  }
+  void drainGuest(unsigned out) {
+    void* p = nullptr;
+    while (rte_ring_dequeue(tx_[out], &p) == 0) ASSERT_EQ(p, &placeholder_) << "a frame";
+  }
+
+  // Frames to a MAC learned on port `out`, each with its number in the first payload byte.
+  std::vector<std::vector<uint8_t>> numbered(unsigned n, unsigned first) {
+    std::vector<std::vector<uint8_t>> v;
+    for (unsigned k = 0; k < n; ++k) {
+      auto f = frame(kB, kA, 64);
+      f[14] = static_cast<uint8_t>(first + k);
+      v.push_back(f);
+    }
+    return v;
+  }
+  // The numbers of what port `out` sent (freed).
+  std::vector<unsigned> sentNumbers(unsigned out) {
+    std::vector<unsigned> v;
+    for (rte_mbuf* m : sent(out)) {
+      v.push_back(rte_pktmbuf_mtod(m, const uint8_t*)[14]);
+      rte_pktmbuf_free(m);
+    }
+    return v;
+  }
+  HistogramSnapshot residenceOut(unsigned port) const {
+    HistogramSnapshot h;
+    pmd_->stats().residence_out[port].addTo(h);
+    return h;
+  }
+
   const PortCounters& counters(unsigned port) const { return pmd_->stats().ports[port]; }
   uint64_t drops(unsigned port, DropReason r) const { return counters(port).drops[r].get(); }
   uint64_t allDrops() const {
@@ -246,6 +296,7 @@ class PmdBurst : public ::testing::Test {
   std::unique_ptr<Snapshot> snap_;
   std::atomic<const Snapshot*> published_{nullptr};
   std::unique_ptr<Pmd> pmd_;
+  int placeholder_ = 0;
 };
 
 TEST_F(PmdBurst, UnknownUnicastFloodsToEveryOtherPortSharingOneMbuf) {
@@ -426,6 +477,197 @@ TEST_F(PmdBurst, VlanAccessAndTrunkTagging) {
   EXPECT_EQ(vlanOf(u[0]), -1);
   freeAll(u);
   learnEvents();
+}
+
+// ---- the tx buffer: a slow guest's frames wait, age, and never make the PMD spin ----
+
+TEST_F(PmdBurst, SlowGuestFramesWaitAcrossIterationsAndGoOutInOrderWhenItDrains) {
+  dp_[3].tx_retry_ticks = usToTicks(1000000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  receive(0, numbered(4, 0));
+  EXPECT_EQ(pmd_->pendingForTest(3), 4u);
+  pmd_->endIterationForTest(*snap_);  // nothing sent in this iteration: not offered again
+  EXPECT_EQ(counters(3).tx_retries.get(), 0u);
+  pmd_->endIterationForTest(*snap_);  // the next iteration offers them again: still full
+  EXPECT_EQ(counters(3).tx_retries.get(), 1u);
+  receive(0, numbered(2, 4));  // behind the waiting ones
+  EXPECT_EQ(pmd_->pendingForTest(3), 6u);
+  pmd_->endIterationForTest(*snap_);
+  rte_delay_us_block(300);
+  drainGuest(3);
+  pmd_->endIterationForTest(*snap_);  // no rx in this iteration: sent all the same
+  EXPECT_EQ(pmd_->pendingForTest(3), 0u);
+  EXPECT_EQ(sentNumbers(3), (std::vector<unsigned>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(counters(3).tx_packets.get(), 6u);
+  EXPECT_EQ(counters(3).tx_bytes.get(), 6u * 64);
+  EXPECT_EQ(allDrops(), 0u);
+  // Residence from each frame's own rx burst: all six late, the first four the latest.
+  const HistogramSnapshot h = residenceOut(3);
+  EXPECT_EQ(h.count(), 6u);
+  EXPECT_GE(h.percentile(0.0), usToTicks(250));
+  HistogramSnapshot in;
+  pmd_->stats().residence_in[0].addTo(in);
+  EXPECT_EQ(in.count(), 6u);
+}
+
+TEST_F(PmdBurst, FramesOlderThanTxRetryUsAreDroppedAsTxFullNewerOnesWait) {
+  dp_[3].tx_retry_ticks = usToTicks(2000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  receive(0, numbered(3, 0));
+  pmd_->endIterationForTest(*snap_);
+  pmd_->endIterationForTest(*snap_);
+  EXPECT_EQ(pmd_->pendingForTest(3), 3u);
+  rte_delay_us_block(2500);
+  receive(0, numbered(2, 3));  // its flush ages the first three out, keeps these two
+  EXPECT_EQ(drops(3, kDropTxFull), 3u);
+  EXPECT_EQ(pmd_->pendingForTest(3), 2u);
+  pmd_->endIterationForTest(*snap_);
+  drainGuest(3);
+  pmd_->endIterationForTest(*snap_);
+  EXPECT_EQ(sentNumbers(3), (std::vector<unsigned>{3, 4}));
+  // Never drained: past the bound at the first flush after it, rx or not.
+  stallGuest(3);
+  receive(0, numbered(2, 5));
+  pmd_->endIterationForTest(*snap_);
+  rte_delay_us_block(2500);
+  pmd_->endIterationForTest(*snap_);
+  EXPECT_EQ(pmd_->pendingForTest(3), 0u);
+  EXPECT_EQ(drops(3, kDropTxFull), 5u);
+  EXPECT_EQ(counters(3).tx_packets.get(), 2u);
+  drainGuest(3);
+}
+
+TEST_F(PmdBurst, ZeroTxRetryUsDropsWhatTheQueueDoesNotTakeAtOnce) {
+  dp_[3].tx_retry_ticks = 0;
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3, 2);  // room for two
+  receive(0, numbered(5, 0));
+  EXPECT_EQ(pmd_->pendingForTest(3), 0u);
+  EXPECT_EQ(drops(3, kDropTxFull), 3u);
+  EXPECT_EQ(counters(3).tx_packets.get(), 2u);
+  EXPECT_EQ(counters(3).tx_retries.get(), 0u);
+  std::vector<rte_mbuf*> got(256);
+  got.resize(rte_ring_dequeue_burst(tx_[3], reinterpret_cast<void**>(got.data()), 256, nullptr));
+  ASSERT_EQ(got.size(), 255u);
+  for (size_t k = 0; k < 253; ++k) EXPECT_EQ(static_cast<void*>(got[k]), &placeholder_);
+  EXPECT_EQ(rte_pktmbuf_mtod(got[253], const uint8_t*)[14], 0);
+  EXPECT_EQ(rte_pktmbuf_mtod(got[254], const uint8_t*)[14], 1);
+  rte_pktmbuf_free(got[253]);
+  rte_pktmbuf_free(got[254]);
+}
+
+TEST_F(PmdBurst, NoSecondAttemptInAnIterationWhoseAttemptSentNothing) {
+  dp_[3].tx_retry_ticks = usToTicks(1000000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  receive(0, numbered(2, 0));  // offered: nothing taken
+  drainGuest(3);               // the guest drains meanwhile
+  receive(1, numbered(2, 2));  // same iteration: buffered behind, not offered
+  EXPECT_TRUE(sent(3).empty());
+  pmd_->endIterationForTest(*snap_);  // the iteration's end does not try either
+  EXPECT_TRUE(sent(3).empty());
+  EXPECT_EQ(pmd_->pendingForTest(3), 4u);
+  pmd_->endIterationForTest(*snap_);  // the next iteration does
+  EXPECT_EQ(sentNumbers(3), (std::vector<unsigned>{0, 1, 2, 3}));
+  EXPECT_EQ(counters(3).tx_retries.get(), 1u);
+  EXPECT_EQ(allDrops(), 0u);
+}
+
+TEST_F(PmdBurst, AFullTxBufferDropsNewFramesAndCountsThem) {
+  dp_[3].tx_retry_ticks = usToTicks(1000000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  for (unsigned b = 0; b < kTxBufFrames / kBurst + 1; ++b) {
+    receive(0, numbered(kBurst, (b * kBurst) % 256));
+    pmd_->endIterationForTest(*snap_);
+  }
+  EXPECT_EQ(pmd_->pendingForTest(3), kTxBufFrames);
+  EXPECT_EQ(drops(3, kDropTxFull), kBurst);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), kTxBufFrames);
+  drainGuest(3);
+  pmd_->endIterationForTest(*snap_);
+  const std::vector<unsigned> got = sentNumbers(3);
+  ASSERT_EQ(got.size(), kTxBufFrames);
+  for (unsigned k = 0; k < kTxBufFrames; ++k) EXPECT_EQ(got[k], k % 256);
+}
+
+TEST_F(PmdBurst, BusySharedTxQueueDefersTheFramesInsteadOfSpinning) {
+  dp_[3].txq_shared[0] = true;
+  dp_[3].tx_retry_ticks = usToTicks(1000000);  // slow builds (sanitizers) take more than 20 µs
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  rte_spinlock_lock(&locks_[3]);  // another PMD is transmitting on the queue
+  // A PMD that waited for the lock would hang here: a watchdog frees it after 3 s, and the
+  // burst's time says whether it had to.
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 300 && !done.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!done.load()) rte_spinlock_unlock(&locks_[3]);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  receive(0, numbered(3, 0));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  done.store(true);
+  watchdog.join();
+  EXPECT_LT(took, std::chrono::seconds(1)) << "the PMD waited for the lock";
+  EXPECT_EQ(counters(3).tx_deferred.get(), 1u);
+  EXPECT_EQ(pmd_->pendingForTest(3), 3u);
+  EXPECT_TRUE(sent(3).empty());
+  pmd_->endIterationForTest(*snap_);  // still this iteration: not tried again
+  EXPECT_EQ(counters(3).tx_deferred.get(), 1u);
+  rte_spinlock_unlock(&locks_[3]);
+  pmd_->endIterationForTest(*snap_);
+  EXPECT_EQ(sentNumbers(3), (std::vector<unsigned>{0, 1, 2}));
+  EXPECT_EQ(rte_spinlock_is_locked(&locks_[3]), 0) << "the PMD left the lock taken";
+  EXPECT_EQ(allDrops(), 0u);
+}
+
+TEST_F(PmdBurst, WaitingFramesNeverGoToAPortThatTookTheIndexOfARemovedOne) {
+  dp_[3].tx_retry_ticks = usToTicks(1000000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  receive(0, numbered(2, 0));
+  drainGuest(3);
+  dp_[3].uid = 99;  // port 3 removed, another added at its index
+  pmd_->endIterationForTest(*snap_);
+  pmd_->endIterationForTest(*snap_);
+  EXPECT_TRUE(sent(3).empty());
+  EXPECT_EQ(pmd_->pendingForTest(3), 0u);
+  EXPECT_EQ(drops(3, kDropLinkDown), 2u);
+}
+
+TEST(TxQueues, EachPmdHasItsOwnWhileThePortHasEnoughAndOnlySharersLock) {
+  DpPort p;
+  p.assignTxqs(4, 4);
+  for (unsigned k = 0; k < 4; ++k) {
+    EXPECT_EQ(p.txq_of_pmd[k], k);
+    EXPECT_FALSE(p.txq_shared[k]);
+  }
+  p.assignTxqs(2, 3);  // PMDs 0 and 2 share queue 0; PMD 1 has queue 1 to itself
+  EXPECT_EQ(p.txq_of_pmd[0], 0);
+  EXPECT_EQ(p.txq_of_pmd[1], 1);
+  EXPECT_EQ(p.txq_of_pmd[2], 0);
+  EXPECT_TRUE(p.txq_shared[0]);
+  EXPECT_FALSE(p.txq_shared[1]);
+  EXPECT_TRUE(p.txq_shared[2]);
+  p.assignTxqs(1, 1);
+  EXPECT_FALSE(p.txq_shared[0]);
+}
+
+TEST_F(PmdBurst, DropPendingFreesWhatAStoppingPmdStillHolds) {
+  dp_[3].tx_retry_ticks = usToTicks(1000000);
+  ASSERT_EQ(macs_.learn(0, kB, 3, rte_rdtsc()), MacTable::LearnResult::kNew);
+  stallGuest(3);
+  receive(0, numbered(5, 0));
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 5u);
+  pmd_->dropPending();
+  EXPECT_EQ(pmd_->pendingForTest(3), 0u);
+  EXPECT_EQ(rte_mempool_in_use_count(pool_), 0u);
+  EXPECT_EQ(drops(3, kDropLinkDown), 5u);
+  drainGuest(3);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 
 - `port add --may-exist` with the same spec (success, nothing changed) and a different one (a
   clear error naming what differs), `port del --if-exists`, plain add/del errors unchanged;
-- `port set` of every settable option (mtu, latency-budget-us, external ids) on a port while
+- `port set` of every settable option (mtu, latency-budget-us, tx-retry-us, external ids) on a
+  port while
   a→b traffic runs: b loses nothing; the changes take effect (a frame over b's old MTU passes
   after `port set b mtu=9000`, and is dropped again after mtu=1500);
 - options that need a re-create, bad values, unknown keys, unknown ports: a clear error, nothing
@@ -108,6 +109,7 @@ class PortSet(SwitchAndGuest):
         def sets():
             for args in (["mtu=9000"], ["latency-budget-us=250"], ["external-ids:vm-uuid=U1"],
                          ["external-ids:iface-id="], ["mtu=1500", "latency-budget-us=0"],
+                         ["tx-retry-us=0"],
                          ["tag=10"], ["trunks=10,20", "vlan-mode=native-untagged"],
                          ["allowed-macs=52:54:00:00:00:09", "mac-limit=4"],
                          ["storm-broadcast-pps=1000", "storm-multicast-pps=1000",
@@ -117,13 +119,19 @@ class PortSet(SwitchAndGuest):
             # On the receiving port itself, too.
             self.sw.ctl("port", "set", "b", "latency-budget-us=1000")
             self.sw.ctl("port", "set", "b", "latency-budget-us=0", "external-ids:role=rx")
+            # The tx buffer's bound, both ways: b's guest keeps up, nothing is lost.
+            self.sw.ctl("port", "set", "b", "tx-retry-us=0")
+            time.sleep(0.2)
+            self.sw.ctl("port", "set", "b", "tx-retry-us=10000")
+            time.sleep(0.2)
+            self.sw.ctl("port", "set", "b", "tx-retry-us=20")
         self.traffic_during(sets, flow=21)
         c = self.sw.rpc("port.show", {"name": "c"})
         self.assertEqual(c["mtu"], 1500)
         self.assertEqual(c["external_ids"], {"vm-uuid": "U1"})
         for k, v in (("tag", "10"), ("trunks", "10,20"), ("vlan-mode", "native-untagged"),
                      ("allowed-macs", "52:54:00:00:00:09"), ("mac-limit", "4"),
-                     ("storm-broadcast-pps", "1000")):
+                     ("storm-broadcast-pps", "1000"), ("tx-retry-us", "0")):
             self.assertEqual(c["options"].get(k), v, k)
         self.assertEqual(self.sw.rpc("latency.show", {"port": "c"})["ports"][0]
                          ["latency_budget_us"], 0)
@@ -160,6 +168,7 @@ class PortSet(SwitchAndGuest):
             (["type=vhostuser"], "type: cannot change on a running port"),
             (["mtu=67"], "mtu: must be 68..9600, got 67"),
             (["mtu=9000", "latency-budget-us=x"], "latency-budget-us: must be an integer"),
+            (["tx-retry-us=10001"], "tx-retry-us: must be 0..10000, got 10001"),
             (["colour=red"], '"colour": unknown key'),
             (["external-ids:a b=1"], "external-ids: key must be"),
         ]

@@ -234,18 +234,18 @@ TEST(Config, JsonParseErrorAndNonObject) {
 
 TEST(Config, UnknownKeys) {
   EXPECT_EQ(tomlError("memory-mb = 512\n\nbogus = 1\n"), "t.toml:3: \"bogus\": unknown key");
-  EXPECT_EQ(
-      tomlError("[[port]]\nname = \"vm1\"\npath = \"/tmp/s\"\ncolour = \"red\"\n"),
-      "t.toml:4: port \"vm1\": \"colour\": unknown key (known: type, path, devargs, queues, "
-      "mtu, latency-budget-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
-      "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
+  EXPECT_EQ(tomlError("[[port]]\nname = \"vm1\"\npath = \"/tmp/s\"\ncolour = \"red\"\n"),
+            "t.toml:4: port \"vm1\": \"colour\": unknown key (known: type, path, devargs, queues, "
+            "mtu, latency-budget-us, tx-retry-us, rxq-affinity, tag, trunks, vlan-mode, "
+            "allowed-macs, mac-limit, "
+            "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
   EXPECT_EQ(tomlError("[section]\nx = 1\n"), "t.toml:1: \"section\": unknown key");
   EXPECT_EQ(jsonError(R"({"memory_mb": 512})"), "\"memory_mb\": unknown key");
   EXPECT_EQ(jsonError(R"({"port": [{"name": "vm1", "path": "/tmp/s", "speed": 10}]})"),
             "port \"vm1\": \"speed\": unknown key (known: type, path, devargs, queues, mtu, "
-            "latency-budget-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
-            "storm-broadcast-pps, "
-            "storm-multicast-pps, storm-unknown-unicast-pps)");
+            "latency-budget-us, tx-retry-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, "
+            "mac-limit, "
+            "storm-broadcast-pps, storm-multicast-pps, storm-unknown-unicast-pps)");
 }
 
 TEST(Config, WrongTypes) {

@@ -197,7 +197,7 @@ TEST(CtlArgs, LocalCommandsRegisterOnTheSameApp) {
 // ---- formatting, on the sample shapes of docs/api.md ----
 
 const json kPortStats = json::parse(R"({"name": "vm1", "rx_packets": 1000, "rx_bytes": 64000,
-  "tx_packets": 990, "tx_bytes": 63360, "tx_retries": 3,
+  "tx_packets": 990, "tx_bytes": 63360, "tx_retries": 3, "tx_deferred": 2,
   "drops": {"tx_full": 5, "mtu": 1, "no_mbuf": 0, "learn_full": 7, "link_down": 2, "runt": 1,
             "hairpin": 1, "vlan": 2, "spoof": 3, "mac_limit": 0, "storm": 4,
             "learn_limited": 1}, "link": "up", "reconnects": 1, "guest_notifications": 12})");
@@ -247,7 +247,7 @@ TEST(CtlFormat, PortShow) {
       "rxqs          : queue 0 on pmd 0 (core 1)\n"
       "link          : up\n"
       "rx            : 1000 packets, 64000 bytes\n"
-      "tx            : 990 packets, 63360 bytes, 3 retries\n"
+      "tx            : 990 packets, 63360 bytes, 3 retries, 2 deferred\n"
       "drops         : 19 (tx_full 5, mtu 1, no_mbuf 0, link_down 2, runt 1, hairpin 1, "
       "vlan 2, spoof 3, mac_limit 0, storm 4)\n"
       "learn_full    : 7 (source MACs not learned, frames forwarded)\n"
@@ -337,10 +337,10 @@ TEST(CtlFormat, PmdShowDegraded) {
 TEST(CtlFormat, Stats) {
   json r{{"ports", {kPortStats}}, {"mempool", {{"size", 16383}, {"in_use", 2048}}}};
   EXPECT_EQ(formatResult("stats", r),
-            "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  DROPS  RECONNECTS  "
-            "GUEST-NOTIFS\n"
-            "vm1   up       1000     64000      990     63360           3     19           1  "
-            "          12\n"
+            "PORT  LINK  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  TX-RETRIES  TX-DEFERRED  DROPS  "
+            "RECONNECTS  GUEST-NOTIFS\n"
+            "vm1   up       1000     64000      990     63360           3            2     19  "
+            "         1            12\n"
             "\n"
             "drops by reason (packets):\n"
             "PORT  TX_FULL  MTU  NO_MBUF  LINK_DOWN  RUNT  HAIRPIN  VLAN  SPOOF  MAC_LIMIT  STORM  "

@@ -73,6 +73,7 @@ TEST_F(PortSpecTest, VhostUserClientDefaults) {
   EXPECT_EQ(spec.queues, 1);
   EXPECT_EQ(spec.mtu, 1500u);
   EXPECT_EQ(spec.latency_budget_us, 0u);
+  EXPECT_EQ(spec.tx_retry_us, kDefaultTxRetryUs);
 }
 
 TEST_F(PortSpecTest, AllKeys) {
@@ -81,15 +82,22 @@ TEST_F(PortSpecTest, AllKeys) {
                                        {"path", dir_ + "/s"},
                                        {"queues", "16"},
                                        {"mtu", "9600"},
-                                       {"latency-budget-us", "1000000"}},
+                                       {"latency-budget-us", "1000000"},
+                                       {"tx-retry-us", "10000"}},
                                       dir_);
   EXPECT_EQ(spec.queues, 16);
   EXPECT_EQ(spec.mtu, 9600u);
   EXPECT_EQ(spec.latency_budget_us, 1000000u);
-  const PortSpec low = parsePortSpec(
-      "vm1", {{"path", dir_ + "/s"}, {"queues", "1"}, {"mtu", "68"}, {"latency-budget-us", "0"}},
-      dir_);
+  EXPECT_EQ(spec.tx_retry_us, 10000u);
+  const PortSpec low = parsePortSpec("vm1",
+                                     {{"path", dir_ + "/s"},
+                                      {"queues", "1"},
+                                      {"mtu", "68"},
+                                      {"latency-budget-us", "0"},
+                                      {"tx-retry-us", "0"}},
+                                     dir_);
   EXPECT_EQ(low.mtu, 68u);
+  EXPECT_EQ(low.tx_retry_us, 0u);
 }
 
 TEST_F(PortSpecTest, VhostUserPathDefaultsToSocketDir) {
@@ -116,7 +124,8 @@ TEST_F(PortSpecTest, RelativePathUsesCurrentDirectory) {
 TEST_F(PortSpecTest, UnknownKey) {
   EXPECT_EQ(parseError({{"path", dir_ + "/s"}, {"bogus", "1"}}),
             "port \"vm1\": \"bogus\": unknown key (known: type, path, devargs, queues, mtu, "
-            "latency-budget-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, mac-limit, "
+            "latency-budget-us, tx-retry-us, rxq-affinity, tag, trunks, vlan-mode, allowed-macs, "
+            "mac-limit, "
             "storm-broadcast-pps, "
             "storm-multicast-pps, storm-unknown-unicast-pps)");
 }
@@ -155,6 +164,10 @@ TEST_F(PortSpecTest, OutOfRangeAndMalformedNumbers) {
             "port \"vm1\": mtu: must be 68..9600, got 9601");
   EXPECT_EQ(parseError({{"path", p}, {"latency-budget-us", "1000001"}}),
             "port \"vm1\": latency-budget-us: must be 0..1000000, got 1000001");
+  EXPECT_EQ(parseError({{"path", p}, {"tx-retry-us", "10001"}}),
+            "port \"vm1\": tx-retry-us: must be 0..10000, got 10001");
+  EXPECT_EQ(parseError({{"path", p}, {"tx-retry-us", "-1"}}),
+            "port \"vm1\": tx-retry-us: must be an integer 0..10000, got \"-1\"");
 }
 
 TEST_F(PortSpecTest, KeysThatDoNotApply) {
@@ -236,17 +249,15 @@ TEST(PortSpec, ParseKeyValuesErrors) {
 TEST_F(PortSpecTest, ToOptionsRoundTrips) {
   const std::vector<PortSpec> specs = {
       parsePortSpec("vm1", {{"path", dir_ + "/vm1"}, {"queues", "4"}, {"mtu", "9000"}}, dir_),
-      parsePortSpec("vm2", {{"type", "vhostuser"}, {"latency-budget-us", "20"}}, dir_),
+      parsePortSpec(
+          "vm2", {{"type", "vhostuser"}, {"latency-budget-us", "20"}, {"tx-retry-us", "0"}}, dir_),
       parsePortSpec("tap0", {{"type", "dpdk"}, {"devargs", "net_tap0"}}, dir_),
   };
   for (const PortSpec& spec : specs) {
     EXPECT_EQ(parsePortSpec(spec.name, toOptions(spec), "/elsewhere"), spec) << spec.name;
   }
-  const PortOptions want = {{"type", "dpdk"},
-                            {"devargs", "net_tap0"},
-                            {"queues", "1"},
-                            {"mtu", "1500"},
-                            {"latency-budget-us", "0"}};
+  const PortOptions want = {{"type", "dpdk"}, {"devargs", "net_tap0"},    {"queues", "1"},
+                            {"mtu", "1500"},  {"latency-budget-us", "0"}, {"tx-retry-us", "20"}};
   EXPECT_EQ(toOptions(specs[2]), want);
 }
 

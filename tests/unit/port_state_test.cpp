@@ -180,6 +180,7 @@ TEST_F(PortStateTest, SetChangesSettableOptionsOnly) {
               HasSubstr("mtu: given more than once"));
   EXPECT_TRUE(portOptionSettable("mtu"));
   EXPECT_TRUE(portOptionSettable("latency-budget-us"));
+  EXPECT_TRUE(portOptionSettable("tx-retry-us"));
   EXPECT_FALSE(portOptionSettable("path"));
   EXPECT_FALSE(portOptionSettable("nonsense"));
 }

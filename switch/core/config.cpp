@@ -396,7 +396,7 @@ struct KeyFlag {
 std::vector<KeyFlag> addKeyFlags(CLI::App& app) {
   std::vector<KeyFlag> flags;
   for (const ConfigKey& key : configKeys()) {
-    if (!key.flag.empty()) flags.push_back({&key});
+    if (!key.flag.empty()) flags.emplace_back().key = &key;
   }
   // CLI11 keeps pointers to the values: the vector does not grow after this.
   for (KeyFlag& f : flags) {

@@ -584,8 +584,31 @@ std::string formatResult(const std::string& verb, const json& result) {
   return formatTree(result);
 }
 
+namespace {
+
+std::function<std::vector<CtlCall>()> noParams(const char* method) {
+  return [method] { return std::vector<CtlCall>{{method, nullptr}}; };
+}
+
+}  // namespace
+
 CtlCli::CtlCli(CLI::App& app) : app_(app) {
   globals_.socket = kDefaultControlSocket;
+  addGlobalOptions();
+  addPortVerbs();
+  addReadVerbs();
+  addAdminVerbs();
+}
+
+void CtlCli::setVerb(CLI::App* sub, std::string verb,
+                     std::function<std::vector<CtlCall>()> make_calls) {
+  sub->callback([this, verb = std::move(verb), make_calls = std::move(make_calls)] {
+    command_ = CtlCommand{verb, make_calls()};
+  });
+}
+
+void CtlCli::addGlobalOptions() {
+  CLI::App& app = app_;
   app.require_subcommand(1);
   app.fallthrough();  // global options also after the verb: `vswitchctl port list --json`
   app.add_option("--socket", globals_.socket, "Control socket of rtvswitch")
@@ -602,18 +625,10 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
         return {};
       })
       ->capture_default_str();
+}
 
-  // `set` makes a leaf subcommand's callback record its calls.
-  auto set = [this](CLI::App* sub, std::string verb, auto make_calls) {
-    sub->callback([this, verb = std::move(verb), make_calls] {
-      command_ = CtlCommand{verb, make_calls()};
-    });
-  };
-  auto no_params = [](const char* method) {
-    return [method] { return std::vector<CtlCall>{{method, nullptr}}; };
-  };
-
-  CLI::App* port = app.add_subcommand("port", "Add, remove and inspect ports");
+void CtlCli::addPortVerbs() {
+  CLI::App* port = app_.add_subcommand("port", "Add, remove and inspect ports");
   port->require_subcommand(1);
   CLI::App* add = port->add_subcommand(
       "add", "Add a port: port add [--may-exist] NAME key=value... [external-ids:KEY=VALUE...]");
@@ -624,7 +639,7 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   add->add_option("OPTIONS", options_,
                   "Port options, e.g. type=vhostuserclient path=/run/vm1.sock queues=1 "
                   "external-ids:iface-id=UUID");
-  set(add, "port add", [this] {
+  setVerb(add, "port add", [this] {
     json params = optionParams(options_, false);
     params["name"] = name_;
     if (may_exist_) params["may_exist"] = true;
@@ -633,7 +648,7 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   CLI::App* del = port->add_subcommand("del", "Remove a port: port del [--if-exists] NAME");
   del->add_flag("--if-exists", if_exists_, "Succeed if there is no such port");
   del->add_option("NAME", name_, "Port name")->required();
-  set(del, "port del", [this] {
+  setVerb(del, "port del", [this] {
     json params{{"name", name_}};
     if (if_exists_) params["if_exists"] = true;
     return std::vector<CtlCall>{{"port.del", params}};
@@ -646,7 +661,7 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   pset->add_option("OPTIONS", options_,
                    "Settable options (mtu, latency-budget-us, tx-retry-us) and ids")
       ->required();
-  set(pset, "port set", [this] {
+  setVerb(pset, "port set", [this] {
     json params = optionParams(options_, true);
     params["name"] = name_;
     return std::vector<CtlCall>{{"port.set", params}};
@@ -655,7 +670,7 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   list->add_option("--external-id", filters_, "Only ports with this external id (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  set(list, "port list", [this] {
+  setVerb(list, "port list", [this] {
     if (filters_.empty()) return std::vector<CtlCall>{{"port.list", nullptr}};
     json ids = json::object();
     for (const std::string& f : filters_) {
@@ -669,41 +684,46 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   });
   CLI::App* show = port->add_subcommand("show", "One port in detail");
   show->add_option("NAME", name_, "Port name")->required();
-  set(show, "port show", [this] { return std::vector<CtlCall>{{"port.show", {{"name", name_}}}}; });
+  setVerb(show, "port show", [this] {
+    return std::vector<CtlCall>{{"port.show", {{"name", name_}}}};
+  });
 
   CLI::App* xstats = port->add_subcommand("xstats", "The port's DPDK extended statistics");
   xstats->add_option("NAME", name_, "Port name")->required();
-  set(xstats, "port xstats", [this] {
+  setVerb(xstats, "port xstats", [this] {
     return std::vector<CtlCall>{{"port.xstats", {{"name", name_}}}};
   });
+}
 
+void CtlCli::addReadVerbs() {
+  CLI::App& app = app_;
   CLI::App* fdb = app.add_subcommand("fdb", "The learned MAC table");
   fdb->require_subcommand(1);
   CLI::App* fdb_show = fdb->add_subcommand("show", "Learned MAC addresses");
   fdb_show->add_option("PORT", port_, "Only those learned on this port");
   fdb_show->add_option("--vlan", vlan_, "Only those of this VLAN (0: untagged)")
       ->check(CLI::Range(0, 4094));
-  set(fdb_show, "fdb show", [this] {
+  setVerb(fdb_show, "fdb show", [this] {
     json params = optionalPort(port_);
     if (vlan_ >= 0) params["vlan"] = vlan_;
     return std::vector<CtlCall>{{"fdb.show", params}};
   });
   CLI::App* fdb_flush = fdb->add_subcommand("flush", "Forget learned MAC addresses");
   fdb_flush->add_option("PORT", port_, "Only those learned on this port");
-  set(fdb_flush, "fdb flush", [this] {
+  setVerb(fdb_flush, "fdb flush", [this] {
     return std::vector<CtlCall>{{"fdb.flush", optionalPort(port_)}};
   });
 
   CLI::App* pmd = app.add_subcommand("pmd", "PMD threads");
   pmd->require_subcommand(1);
-  set(pmd->add_subcommand("show", "PMD threads, their rx queues and busy share"), "pmd show",
-      no_params("pmd.show"));
-  set(pmd->add_subcommand("perf", "PMD iteration timing"), "pmd perf", no_params("pmd.perf"));
+  setVerb(pmd->add_subcommand("show", "PMD threads, their rx queues and busy share"), "pmd show",
+          noParams("pmd.show"));
+  setVerb(pmd->add_subcommand("perf", "PMD iteration timing"), "pmd perf", noParams("pmd.perf"));
 
   CLI::App* stats = app.add_subcommand("stats", "Port counters and drops by reason");
   stats->add_option("PORT", port_, "Only this port");
   stats->add_flag("--clear", clear_, "Zero the counters first (a reader-side baseline)");
-  set(stats, "stats", [this] {
+  setVerb(stats, "stats", [this] {
     std::vector<CtlCall> calls;
     if (clear_) calls.push_back({"stats.clear", optionalPort(port_)});
     calls.push_back({"stats.show", optionalPort(port_)});
@@ -715,28 +735,31 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
   CLI::App* lat_show = latency->add_subcommand("show", "Latency percentiles");
   lat_show->add_option("PORT", port_, "Only this port");
   lat_show->add_flag("--histogram", histogram_, "Include the histogram buckets");
-  set(lat_show, "latency show", [this] {
+  setVerb(lat_show, "latency show", [this] {
     json params = optionalPort(port_);
     if (histogram_) params["histogram"] = true;
     return std::vector<CtlCall>{{"latency.show", params}};
   });
   CLI::App* lat_clear = latency->add_subcommand("clear", "Restart latency accounting");
   lat_clear->add_option("PORT", port_, "Only this port");
-  set(lat_clear, "latency clear", [this] {
+  setVerb(lat_clear, "latency clear", [this] {
     return std::vector<CtlCall>{{"latency.clear", optionalPort(port_)}};
   });
+}
 
+void CtlCli::addAdminVerbs() {
+  CLI::App& app = app_;
   CLI::App* control = app.add_subcommand("control", "The control socket's access policy");
   control->require_subcommand(1);
-  set(control->add_subcommand("show", "Your role, the rate limit, device and socket policy"),
-      "control show", no_params("control.show"));
+  setVerb(control->add_subcommand("show", "Your role, the rate limit, device and socket policy"),
+          "control show", noParams("control.show"));
 
   CLI::App* log = app.add_subcommand("log", "The daemon's log");
   log->require_subcommand(1);
   CLI::App* log_level = log->add_subcommand(
       "level", "Show the log level, or set it (the daemon's and DPDK's): log level [LEVEL]");
   log_level->add_option("LEVEL", level_, "trace, debug, info, warn, error, critical or off");
-  set(log_level, "log level", [this] {
+  setVerb(log_level, "log level", [this] {
     if (level_.empty()) return std::vector<CtlCall>{{"log.show", nullptr}};
     try {
       parseLogLevel(level_, "LEVEL");
@@ -746,10 +769,10 @@ CtlCli::CtlCli(CLI::App& app) : app_(app) {
     return std::vector<CtlCall>{{"log.set", {{"level", level_}}}};
   });
 
-  set(app.add_subcommand("version", "vswitchctl's and the daemon's versions"), "version",
-      no_params("version"));
-  set(app.add_subcommand("list-commands", "The daemon's methods with their parameters"),
-      "list-commands", no_params("list-commands"));
+  setVerb(app.add_subcommand("version", "vswitchctl's and the daemon's versions"), "version",
+          noParams("version"));
+  setVerb(app.add_subcommand("list-commands", "The daemon's methods with their parameters"),
+          "list-commands", noParams("list-commands"));
 }
 
 int CtlCli::run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {

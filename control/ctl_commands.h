@@ -4,6 +4,7 @@
 // this to main().
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -63,6 +64,13 @@ class CtlCli {
   const CtlGlobals& globals() const noexcept { return globals_; }
 
  private:
+  // The verb table, by group: each leaf subcommand records its calls through setVerb().
+  void addGlobalOptions();
+  void addPortVerbs();
+  void addReadVerbs();   // fdb, pmd, stats, latency
+  void addAdminVerbs();  // control, log, version, list-commands
+  void setVerb(CLI::App* sub, std::string verb, std::function<std::vector<CtlCall>()> make_calls);
+
   CLI::App& app_;
   CtlGlobals globals_;
   CtlCommand command_;

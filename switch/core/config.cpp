@@ -17,24 +17,13 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <variant>
+
+#include "switch/core/config_keys.h"
 
 namespace rtvs {
 
 namespace {
-
-constexpr unsigned kMaxCpus = 1024;
-
-struct Range {
-  int64_t lo;
-  int64_t hi;
-};
-constexpr Range kMemoryMb{64, 65536};
-constexpr Range kMbufs{1024, 4194304};
-constexpr Range kMacAgingSec{0, 86400};
-constexpr Range kMacTableSize{16, 16777216};
-constexpr Range kPmdPriority{0, 99};
-constexpr Range kMutationRate{0, 1000000};
-constexpr Range kMutationBurst{1, 1000000};
 
 constexpr std::array<std::pair<std::string_view, LogLevel>, 7> kLogLevels = {{
     {"trace", LogLevel::kTrace},
@@ -48,55 +37,6 @@ constexpr std::array<std::pair<std::string_view, LogLevel>, 7> kLogLevels = {{
 
 [[noreturn]] void fail(std::string_view key, const std::string& reason) {
   throw ConfigError(std::string(key) + ": " + reason);
-}
-
-std::string rangeText(Range r) { return std::to_string(r.lo) + ".." + std::to_string(r.hi); }
-
-void checkRange(std::string_view key, int64_t v, Range r) {
-  if (v < r.lo || v > r.hi) fail(key, "must be " + rangeText(r) + ", got " + std::to_string(v));
-}
-
-void checkCpus(const std::vector<unsigned>& cpus, std::string_view key) {
-  std::set<unsigned> seen;
-  for (unsigned c : cpus) {
-    if (c >= kMaxCpus) {
-      fail(key, "cpu " + std::to_string(c) + " out of range 0.." + std::to_string(kMaxCpus - 1));
-    }
-    if (!seen.insert(c).second) fail(key, "cpu " + std::to_string(c) + " listed more than once");
-  }
-}
-
-void checkMetricsListen(const std::string& text, std::string_view key) {
-  if (text.empty()) return;
-  const std::string usage = "must be HOST:PORT (or empty for off), got " + quotedValue(text);
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) fail(key, usage);
-  const std::string host = text.substr(0, colon);
-  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
-  if (!bracketed && host.find_first_of(":[] \t") != std::string::npos) fail(key, usage);
-  const std::string port = text.substr(colon + 1);
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || v == 0 ||
-      v > 65535) {
-    fail(key, "port must be 1..65535, got " + quotedValue(port));
-  }
-}
-
-void checkSocketFile(const std::string& path, std::string_view key) {
-  if (path.empty()) fail(key, "must not be empty");
-  if (path.size() > kMaxSocketPath) {
-    fail(key, "must be at most " + std::to_string(kMaxSocketPath) + " bytes, got " +
-                  std::to_string(path.size()));
-  }
-}
-
-void checkStateFile(const std::string& path, std::string_view key) {
-  if (path.empty()) return;
-  if (path.front() != '/')
-    fail(key, "must be an absolute path or empty (off), got " + quotedValue(path));
-  if (path.back() == '/') fail(key, "must name a file, got " + quotedValue(path));
-  if (path.find('\0') != std::string::npos) fail(key, "must not contain a NUL byte");
 }
 
 // The parsed document, TOML or JSON, with the line of each value where known (0 = unknown), so
@@ -218,7 +158,7 @@ std::string asString(const Node& n, std::string_view key) {
   return n.str;
 }
 
-int64_t asInteger(const Node& n, std::string_view key, Range r) {
+int64_t asInteger(const Node& n, std::string_view key, KeyRange r) {
   if (n.kind != Node::Kind::kInteger) fail(key, "must be an integer, got " + kindName(n));
   if (n.integer < r.lo || n.integer > r.hi) fail(key, "must be " + rangeText(r) + ", got " + n.str);
   return n.integer;
@@ -257,20 +197,6 @@ std::vector<std::string> asStrings(const Node& n, std::string_view key) {
     out.push_back(item.str);
   }
   return out;
-}
-
-void checkGroupName(const std::string& g, std::string_view key) {
-  const bool ok = std::all_of(g.begin(), g.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-  if (!ok || (!g.empty() && g[0] == '-')) {
-    fail(key, "must be a group name of [A-Za-z0-9_.-], got " + quotedValue(g));
-  }
-}
-
-void checkAllowedDir(const std::string& d, std::string_view key) {
-  if (d.empty() || d[0] != '/') fail(key, "must be absolute directories, got " + quotedValue(d));
 }
 
 // A port as written: its options are checked one by one at load time, but resolved into a
@@ -326,131 +252,34 @@ void addPorts(RawConfig& raw, const Node& n, const Origin& origin) {
   }
 }
 
-using Setter = void (*)(Config&, const Node&);
-
-const std::map<std::string_view, Setter>& setters() {
-  static const std::map<std::string_view, Setter> kSetters = {
-      {"pmd-cores", [](Config& c, const Node& n) { c.pmd_cores = asCpuList(n, "pmd-cores"); }},
-      {"housekeeping-cores",
-       [](Config& c, const Node& n) { c.housekeeping_cores = asCpuList(n, "housekeeping-cores"); }},
-      {"socket-dir",
-       [](Config& c, const Node& n) {
-         c.socket_dir = asString(n, "socket-dir");
-         if (c.socket_dir.empty()) fail("socket-dir", "must not be empty");
-       }},
-      {"socket-dir-group",
-       [](Config& c, const Node& n) {
-         c.socket_dir_group = asString(n, "socket-dir-group");
-         checkGroupName(c.socket_dir_group, "socket-dir-group");
-       }},
-      {"socket-dir-mode",
-       [](Config& c, const Node& n) {
-         c.socket_dir_mode = asString(n, "socket-dir-mode");
-         if (!c.socket_dir_mode.empty()) parseFileMode(c.socket_dir_mode, "socket-dir-mode");
-       }},
-      {"state-file",
-       [](Config& c, const Node& n) {
-         c.state_file = asString(n, "state-file");
-         checkStateFile(c.state_file, "state-file");
-       }},
-      {"control-socket",
-       [](Config& c, const Node& n) {
-         c.control_socket = asString(n, "control-socket");
-         checkSocketFile(c.control_socket, "control-socket");
-       }},
-      {"memory-mb",
-       [](Config& c, const Node& n) {
-         c.memory_mb = static_cast<unsigned>(asInteger(n, "memory-mb", kMemoryMb));
-       }},
-      {"no-huge", [](Config& c, const Node& n) { c.no_huge = asBool(n, "no-huge"); }},
-      {"file-prefix",
-       [](Config& c, const Node& n) {
-         c.file_prefix = asString(n, "file-prefix");
-         if (c.file_prefix.empty() || c.file_prefix.find('/') != std::string::npos) {
-           fail("file-prefix",
-                "must be non-empty and contain no '/', got " + quotedValue(c.file_prefix));
-         }
-       }},
-      {"mbufs",
-       [](Config& c, const Node& n) {
-         c.mbufs = static_cast<unsigned>(asInteger(n, "mbufs", kMbufs));
-       }},
-      {"mac-aging-sec",
-       [](Config& c, const Node& n) {
-         c.mac_aging_s = static_cast<unsigned>(asInteger(n, "mac-aging-sec", kMacAgingSec));
-       }},
-      {"mac-table-size",
-       [](Config& c, const Node& n) {
-         c.mac_table_size = static_cast<unsigned>(asInteger(n, "mac-table-size", kMacTableSize));
-         if (!std::has_single_bit(c.mac_table_size)) {
-           fail("mac-table-size", "must be a power of two, got " + n.str);
-         }
-       }},
-      {"log-level",
-       [](Config& c, const Node& n) {
-         c.log_level = parseLogLevel(asString(n, "log-level"), "log-level");
-       }},
-      {"pmd-priority",
-       [](Config& c, const Node& n) {
-         c.pmd_priority = static_cast<int>(asInteger(n, "pmd-priority", kPmdPriority));
-       }},
-      {"mlockall", [](Config& c, const Node& n) { c.mlockall = asBool(n, "mlockall"); }},
-      {"realtime", [](Config& c, const Node& n) { c.realtime = asBool(n, "realtime"); }},
-      {"allow-degraded",
-       [](Config& c, const Node& n) { c.allow_degraded = asBool(n, "allow-degraded"); }},
-      {"latency-accounting",
-       [](Config& c, const Node& n) { c.latency_accounting = asBool(n, "latency-accounting"); }},
-      {"metrics-listen",
-       [](Config& c, const Node& n) {
-         c.metrics_listen = asString(n, "metrics-listen");
-         checkMetricsListen(c.metrics_listen, "metrics-listen");
-       }},
-      {"control-admin-group",
-       [](Config& c, const Node& n) {
-         c.control_admin_group = asString(n, "control-admin-group");
-         checkGroupName(c.control_admin_group, "control-admin-group");
-       }},
-      {"control-read-group",
-       [](Config& c, const Node& n) {
-         c.control_read_group = asString(n, "control-read-group");
-         checkGroupName(c.control_read_group, "control-read-group");
-       }},
-      {"allowed-socket-dirs",
-       [](Config& c, const Node& n) {
-         c.allowed_socket_dirs = asStrings(n, "allowed-socket-dirs");
-         for (const auto& d : c.allowed_socket_dirs) checkAllowedDir(d, "allowed-socket-dirs");
-       }},
-      {"dpdk-allow",
-       [](Config& c, const Node& n) {
-         c.dpdk_allow = asStrings(n, "dpdk-allow");
-         parseDevargsRules(c.dpdk_allow);
-       }},
-      {"control-mutation-rate",
-       [](Config& c, const Node& n) {
-         c.control_mutation_rate =
-             static_cast<unsigned>(asInteger(n, "control-mutation-rate", kMutationRate));
-       }},
-      {"control-mutation-burst",
-       [](Config& c, const Node& n) {
-         c.control_mutation_burst =
-             static_cast<unsigned>(asInteger(n, "control-mutation-burst", kMutationBurst));
-       }},
-      {"eal-args",
-       [](Config& c, const Node& n) {
-         if (n.kind != Node::Kind::kArray) {
-           fail("eal-args", "must be an array of strings, got " + kindName(n));
-         }
-         c.eal_args.clear();
-         for (const Node& item : n.items) {
-           if (item.kind != Node::Kind::kString) {
-             fail("eal-args",
-                  "must be an array of strings, got an array containing " + kindName(item));
-           }
-           c.eal_args.push_back(item.str);
-         }
-       }},
+// A key of the file: converted by its type, then checked as validateConfig checks it.
+void setKey(Config& cfg, const ConfigKey& key, const Node& n) {
+  struct Visitor {
+    Config& cfg;
+    std::string_view name;
+    const Node& n;
+    KeyRange range;
+    void operator()(std::vector<unsigned> Config::*f) const { cfg.*f = asCpuList(n, name); }
+    void operator()(std::string Config::*f) const { cfg.*f = asString(n, name); }
+    void operator()(unsigned Config::*f) const {
+      cfg.*f = static_cast<unsigned>(asInteger(n, name, range));
+    }
+    void operator()(int Config::*f) const { cfg.*f = static_cast<int>(asInteger(n, name, range)); }
+    void operator()(bool Config::*f) const { cfg.*f = asBool(n, name); }
+    void operator()(LogLevel Config::*f) const {
+      cfg.*f = parseLogLevel(asString(n, name), std::string(name));
+    }
+    void operator()(std::vector<std::string> Config::*f) const { cfg.*f = asStrings(n, name); }
   };
-  return kSetters;
+  std::visit(Visitor{cfg, key.name, n, key.range}, key.field);
+  checkKeyValue(cfg, key);
+}
+
+const ConfigKey* findKey(std::string_view name) {
+  for (const ConfigKey& key : configKeys()) {
+    if (key.name == name) return &key;
+  }
+  return nullptr;
 }
 
 RawConfig loadRaw(const Node& root, const Origin& origin) {
@@ -463,10 +292,10 @@ RawConfig loadRaw(const Node& root, const Origin& origin) {
       addPorts(raw, value, origin);
       continue;
     }
-    const auto it = setters().find(key);
     try {
-      if (it == setters().end()) fail(quotedValue(key), "unknown key");
-      it->second(raw.cfg, value);
+      const ConfigKey* k = findKey(key);
+      if (k == nullptr) fail(quotedValue(key), "unknown key");
+      setKey(raw.cfg, *k, value);
     } catch (const ConfigError& e) {
       throw ConfigError(origin.at(value.line) + e.what());
     }
@@ -554,6 +383,77 @@ std::vector<std::string> splitWords(const std::string& text) {
   return words;
 }
 
+// A key's command-line flag and what it was given. The values stay strings until after parsing
+// so that errors read like the file's (the value checks run in validateConfig, naming the key).
+struct KeyFlag {
+  const ConfigKey* key = nullptr;
+  CLI::Option* option = nullptr;
+  std::string value;
+  std::vector<std::string> values;  // arrays: appended to the file's
+  bool on = false;                  // booleans
+};
+
+std::vector<KeyFlag> addKeyFlags(CLI::App& app) {
+  std::vector<KeyFlag> flags;
+  for (const ConfigKey& key : configKeys()) {
+    if (!key.flag.empty()) flags.emplace_back().key = &key;
+  }
+  // CLI11 keeps pointers to the values: the vector does not grow after this.
+  for (KeyFlag& f : flags) {
+    const std::string name(f.key->flag);
+    const std::string help(f.key->help);
+    if (std::holds_alternative<bool Config::*>(f.key->field)) {
+      f.option = app.add_flag(name, f.on, help);
+    } else if (std::holds_alternative<std::vector<std::string> Config::*>(f.key->field)) {
+      f.option = app.add_option(name, f.values, help)->allow_extra_args(false);
+    } else {
+      f.option = app.add_option(name, f.value, help);
+    }
+    if (!f.key->metavar.empty()) f.option->type_name(std::string(f.key->metavar));
+  }
+  return flags;
+}
+
+void applyKeyFlag(Config& cfg, const KeyFlag& f) {
+  if (f.option->count() == 0) return;
+  struct Visitor {
+    Config& cfg;
+    const KeyFlag& f;
+    std::string flag;
+    int64_t number() const {
+      const KeyRange r = f.key->range;
+      return static_cast<int64_t>(
+          parseUnsigned(f.value, static_cast<uint64_t>(r.lo), static_cast<uint64_t>(r.hi), flag));
+    }
+    void operator()(std::vector<unsigned> Config::*m) const {
+      cfg.*m = parseCpuList(f.value, flag);
+    }
+    void operator()(std::string Config::*m) const { cfg.*m = f.value; }
+    void operator()(unsigned Config::*m) const { cfg.*m = static_cast<unsigned>(number()); }
+    void operator()(int Config::*m) const { cfg.*m = static_cast<int>(number()); }
+    void operator()(bool Config::*m) const { cfg.*m = f.on; }
+    void operator()(LogLevel Config::*m) const { cfg.*m = parseLogLevel(f.value, flag); }
+    void operator()(std::vector<std::string> Config::*m) const {
+      (cfg.*m).insert((cfg.*m).end(), f.values.begin(), f.values.end());
+    }
+  };
+  std::visit(Visitor{cfg, f, std::string(f.key->flag)}, f.key->field);
+}
+
+void addCommandLinePorts(RawConfig& raw, const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs) {
+    std::vector<std::string> words = splitWords(spec);
+    if (words.empty()) throw ConfigError("--port: missing port name");
+    try {
+      const std::string name = words.front();
+      words.erase(words.begin());
+      raw.ports.push_back({name, parseKeyValues(words), "--port: "});
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("--port: ") + e.what());
+    }
+  }
+}
+
 }  // namespace
 
 Config loadConfigToml(const std::string& text, const std::string& source) {
@@ -577,41 +477,16 @@ void applyRealtimeProfile(Config& cfg) {
 
 void validateConfig(const Config& cfg) {
   if (cfg.pmd_cores.empty()) fail("pmd-cores", "must not be empty");
-  checkCpus(cfg.pmd_cores, "pmd-cores");
-  checkCpus(cfg.housekeeping_cores, "housekeeping-cores");
+  for (const ConfigKey& key : configKeys()) checkKeyValue(cfg, key);
   for (unsigned c : cfg.housekeeping_cores) {
     if (std::find(cfg.pmd_cores.begin(), cfg.pmd_cores.end(), c) != cfg.pmd_cores.end()) {
       fail("housekeeping-cores", "cpu " + std::to_string(c) + " is also in pmd-cores");
     }
   }
-  if (cfg.socket_dir.empty()) fail("socket-dir", "must not be empty");
-  checkGroupName(cfg.socket_dir_group, "socket-dir-group");
-  if (!cfg.socket_dir_mode.empty()) parseFileMode(cfg.socket_dir_mode, "socket-dir-mode");
-  checkStateFile(cfg.state_file, "state-file");
-  checkSocketFile(cfg.control_socket, "control-socket");
-  checkRange("memory-mb", cfg.memory_mb, kMemoryMb);
-  if (cfg.file_prefix.empty() || cfg.file_prefix.find('/') != std::string::npos) {
-    fail("file-prefix",
-         "must be non-empty and contain no '/', got " + quotedValue(cfg.file_prefix));
-  }
-  checkRange("mbufs", cfg.mbufs, kMbufs);
-  checkRange("mac-aging-sec", cfg.mac_aging_s, kMacAgingSec);
-  checkRange("mac-table-size", cfg.mac_table_size, kMacTableSize);
-  if (!std::has_single_bit(cfg.mac_table_size)) {
-    fail("mac-table-size", "must be a power of two, got " + std::to_string(cfg.mac_table_size));
-  }
-  checkRange("pmd-priority", cfg.pmd_priority, kPmdPriority);
   if (cfg.realtime && cfg.pmd_priority == 0) {
     fail("pmd-priority", "realtime = true needs SCHED_FIFO PMDs (1-99), got 0");
   }
   if (cfg.realtime && !cfg.mlockall) fail("mlockall", "realtime = true needs mlockall = true");
-  checkMetricsListen(cfg.metrics_listen, "metrics-listen");
-  checkGroupName(cfg.control_admin_group, "control-admin-group");
-  checkGroupName(cfg.control_read_group, "control-read-group");
-  for (const auto& d : cfg.allowed_socket_dirs) checkAllowedDir(d, "allowed-socket-dirs");
-  parseDevargsRules(cfg.dpdk_allow);
-  checkRange("control-mutation-rate", cfg.control_mutation_rate, kMutationRate);
-  checkRange("control-mutation-burst", cfg.control_mutation_burst, kMutationBurst);
   std::map<std::string, std::string> names;  // name -> name, path -> port name
   std::map<std::string, std::string> paths;
   for (const PortSpec& p : cfg.ports) {
@@ -709,76 +584,15 @@ const char* logLevelName(LogLevel level) noexcept {
 DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
   CLI::App app{"rtvswitch: poll-mode DPDK vhost-user switch for real-time KVM guests", "rtvswitch"};
   app.set_version_flag("--version", std::string("rtvswitch ") + RTVS_VERSION);
-
   std::string config_file;
   app.add_option("--config", config_file, "TOML configuration file (JSON if it ends in .json)")
       ->type_name("FILE");
-
-  // Values stay strings until after parsing so that errors read like the file's.
-  struct Override {
-    const char* flag;
-    const char* type;
-    const char* help;
-    std::string value;
-    CLI::Option* option = nullptr;
-  };
-  std::vector<Override> overrides = {
-      {"--pmd-cores", "LIST", "cpus for PMD threads, e.g. 2,4-6", {}},
-      {"--housekeeping-cores", "LIST", "cpus for the control and DPDK threads", {}},
-      {"--socket-dir", "DIR", "directory of guest (vhost-user) sockets", {}},
-      {"--socket-dir-group", "GROUP", "group of socket-dir, empty = unchanged", {}},
-      {"--socket-dir-mode", "MODE", "octal mode of socket-dir (e.g. 2770), empty = unchanged", {}},
-      {"--state-file", "PATH", "where run-time ports are saved", {}},
-      {"--control-socket", "PATH", "JSON-RPC socket path", {}},
-      {"--memory-mb", "MIB", "hugepage memory in MiB", {}},
-      {"--file-prefix", "PREFIX", "EAL --file-prefix", {}},
-      {"--mbufs", "N", "mbufs in the packet pool", {}},
-      {"--mac-aging-sec", "SEC", "MAC aging time, 0 = off", {}},
-      {"--mac-table-size", "N", "max learned MACs (power of two)", {}},
-      {"--log-level", "LEVEL", "trace|debug|info|warn|error|critical|off", {}},
-      {"--pmd-priority", "PRIO", "0 = normal scheduling, 1-99 = SCHED_FIFO", {}},
-      {"--metrics-listen", "HOST:PORT", "Prometheus metrics address, empty = off", {}},
-      {"--control-admin-group", "GROUP", "group whose members are control admins", {}},
-      {"--control-read-group", "GROUP", "group whose members may read (default: the socket's)", {}},
-      {"--control-mutation-rate", "N", "state-changing calls per second per uid, 0 = no limit", {}},
-      {"--control-mutation-burst", "N", "state-changing calls a uid may make at once", {}},
-  };
-  for (Override& o : overrides) {
-    o.option = app.add_option(o.flag, o.value, o.help)->type_name(o.type);
-  }
-
-  bool no_huge = false;
-  bool mlockall = true;
-  bool accounting = true;
-  bool realtime = false;
-  bool allow_degraded = false;
-  bool check_host = false;
+  std::vector<KeyFlag> flags = addKeyFlags(app);
   bool no_state = false;
-  std::vector<std::string> eal_args;
-  std::vector<std::string> socket_dirs;
+  bool check_host = false;
   std::vector<std::string> ports;
-  CLI::Option* no_huge_opt = app.add_flag("--no-huge", no_huge, "run without hugepages (tests)");
-  CLI::Option* mlock_opt =
-      app.add_flag("--mlockall,!--no-mlockall", mlockall, "lock all memory (default on)");
-  CLI::Option* accounting_opt =
-      app.add_flag("--latency-accounting,!--no-latency-accounting", accounting,
-                   "residence-time and poll-gap histograms (default on)");
   app.add_flag("--no-state", no_state, "keep no state file: run-time ports last until exit");
-  CLI::Option* realtime_opt = app.add_flag(
-      "--realtime", realtime,
-      "real-time profile: SCHED_FIFO PMDs (pmd-priority 50 unless set), mlockall, host "
-      "preconditions enforced");
-  CLI::Option* degraded_opt = app.add_flag(
-      "--allow-degraded", allow_degraded,
-      "start even when real-time preconditions are not met (warnings; marked degraded)");
   app.add_flag("--check-host", check_host, "print the host real-time check and exit");
-  app.add_option("--eal-arg", eal_args, "extra EAL argument (repeatable; use --eal-arg=-x)")
-      ->type_name("ARG")
-      ->allow_extra_args(false);
-  app.add_option("--allowed-socket-dir", socket_dirs,
-                 "another directory for vhost-user sockets (repeatable)")
-      ->type_name("DIR")
-      ->allow_extra_args(false);
   app.add_option("--port", ports, "port \"NAME key=value ...\" (repeatable)")
       ->type_name("SPEC")
       ->allow_extra_args(false);
@@ -800,83 +614,13 @@ DaemonArgs parseDaemonArgs(int argc, const char* const* argv) {
 
   RawConfig raw;
   if (!config_file.empty()) raw = loadRaw(parseFile(config_file), Origin(config_file));
-  Config& cfg = raw.cfg;
-  for (const Override& o : overrides) {
-    if (o.option->count() == 0) continue;
-    const std::string flag = o.flag;
-    const std::string& v = o.value;
-    const auto number = [&](Range r) {
-      return static_cast<int64_t>(
-          parseUnsigned(v, static_cast<uint64_t>(r.lo), static_cast<uint64_t>(r.hi), flag));
-    };
-    if (flag == "--pmd-cores") {
-      cfg.pmd_cores = parseCpuList(v, flag);
-    } else if (flag == "--housekeeping-cores") {
-      cfg.housekeeping_cores = parseCpuList(v, flag);
-    } else if (flag == "--socket-dir") {
-      cfg.socket_dir = v;
-    } else if (flag == "--socket-dir-group") {
-      checkGroupName(v, flag);
-      cfg.socket_dir_group = v;
-    } else if (flag == "--socket-dir-mode") {
-      if (!v.empty()) parseFileMode(v, flag);
-      cfg.socket_dir_mode = v;
-    } else if (flag == "--state-file") {
-      checkStateFile(v, flag);
-      cfg.state_file = v;
-    } else if (flag == "--control-socket") {
-      cfg.control_socket = v;
-    } else if (flag == "--memory-mb") {
-      cfg.memory_mb = static_cast<unsigned>(number(kMemoryMb));
-    } else if (flag == "--file-prefix") {
-      cfg.file_prefix = v;
-    } else if (flag == "--mbufs") {
-      cfg.mbufs = static_cast<unsigned>(number(kMbufs));
-    } else if (flag == "--mac-aging-sec") {
-      cfg.mac_aging_s = static_cast<unsigned>(number(kMacAgingSec));
-    } else if (flag == "--mac-table-size") {
-      cfg.mac_table_size = static_cast<unsigned>(number(kMacTableSize));
-    } else if (flag == "--log-level") {
-      cfg.log_level = parseLogLevel(v, flag);
-    } else if (flag == "--pmd-priority") {
-      cfg.pmd_priority = static_cast<int>(number(kPmdPriority));
-    } else if (flag == "--metrics-listen") {
-      cfg.metrics_listen = v;
-    } else if (flag == "--control-admin-group") {
-      cfg.control_admin_group = v;
-    } else if (flag == "--control-read-group") {
-      cfg.control_read_group = v;
-    } else if (flag == "--control-mutation-rate") {
-      cfg.control_mutation_rate = static_cast<unsigned>(number(kMutationRate));
-    } else if (flag == "--control-mutation-burst") {
-      cfg.control_mutation_burst = static_cast<unsigned>(number(kMutationBurst));
-    }
-  }
-  if (no_state) cfg.state_file.clear();
-  if (no_huge_opt->count() > 0) cfg.no_huge = no_huge;
-  if (mlock_opt->count() > 0) cfg.mlockall = mlockall;
-  if (accounting_opt->count() > 0) cfg.latency_accounting = accounting;
-  if (realtime_opt->count() > 0) cfg.realtime = realtime;
-  if (degraded_opt->count() > 0) cfg.allow_degraded = allow_degraded;
-  cfg.eal_args.insert(cfg.eal_args.end(), eal_args.begin(), eal_args.end());
-  for (const std::string& d : socket_dirs) checkAllowedDir(d, "--allowed-socket-dir");
-  cfg.allowed_socket_dirs.insert(cfg.allowed_socket_dirs.end(), socket_dirs.begin(),
-                                 socket_dirs.end());
-  for (const std::string& spec : ports) {
-    std::vector<std::string> words = splitWords(spec);
-    if (words.empty()) throw ConfigError("--port: missing port name");
-    try {
-      const std::string name = words.front();
-      words.erase(words.begin());
-      raw.ports.push_back({name, parseKeyValues(words), "--port: "});
-    } catch (const ConfigError& e) {
-      throw ConfigError(std::string("--port: ") + e.what());
-    }
-  }
+  for (const KeyFlag& f : flags) applyKeyFlag(raw.cfg, f);
+  if (no_state) raw.cfg.state_file.clear();
+  addCommandLinePorts(raw, ports);
   resolvePorts(raw);
-  applyRealtimeProfile(cfg);
-  validateConfig(cfg);
-  args.config = std::move(cfg);
+  applyRealtimeProfile(raw.cfg);
+  validateConfig(raw.cfg);
+  args.config = std::move(raw.cfg);
   args.check_host = check_host;
   return args;
 }

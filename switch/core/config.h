@@ -18,6 +18,7 @@ constexpr int kRealtimePmdPriority = 50;
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
+// Each field is a key of config_keys.cpp's table, which gives its name, checks and flag.
 struct Config {
   std::vector<unsigned> pmd_cores{1};               // "pmd-cores": cpu list, e.g. "2,4-6" or [2,4]
   std::vector<unsigned> housekeeping_cores{0};      // "housekeeping-cores"
@@ -84,15 +85,9 @@ unsigned parseFileMode(const std::string& text, const std::string& key);
 LogLevel parseLogLevel(const std::string& text, const std::string& key);
 const char* logLevelName(LogLevel level) noexcept;
 
-// The daemon's command line: --config FILE plus overrides of every key above
-// (--pmd-cores, --housekeeping-cores, --socket-dir, --control-socket, --memory-mb, --no-huge,
-// --socket-dir-group, --socket-dir-mode, --state-file, --no-state, --file-prefix, --mbufs,
-// --mac-aging-sec, --mac-table-size, --log-level, --pmd-priority,
-// --mlockall/--no-mlockall, --realtime, --allow-degraded,
-// --latency-accounting/--no-latency-accounting, --metrics-listen, --eal-arg (repeatable),
-// --control-admin-group, --control-read-group, --allowed-socket-dir (repeatable, appended),
-// --control-mutation-rate, --control-mutation-burst,
-// --port "NAME key=value ..." (repeatable, appended to the file's ports), --check-host).
+// The daemon's command line: --config FILE, the flag of each key (config_keys.h: --pmd-cores,
+// --mlockall/--no-mlockall, --eal-arg (repeatable, appended), ...), --no-state,
+// --port "NAME key=value ..." (repeatable, appended to the file's ports) and --check-host.
 struct DaemonArgs {
   Config config;
   bool check_host = false;  // print the host real-time check and exit

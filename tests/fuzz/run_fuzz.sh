@@ -20,7 +20,7 @@ case "$target" in
   rpc) sources=("$proto/jsonrpc.cpp" "$core/port_spec.cpp" "$proto/port_params.cpp"
                 "$core/port_policy.cpp" "$core/vlan.cpp"
                 "$proto/authz.cpp" "$core/devargs_policy.cpp" "$core/port_state.cpp") ;;
-  config) sources=("$core/config.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp"
+  config) sources=("$core/config.cpp" "$core/config_keys.cpp" "$core/port_spec.cpp" "$core/devargs_policy.cpp"
                    "$core/port_policy.cpp" "$core/vlan.cpp") ;;
   *) die "TARGET: '$target' is not rpc or config" ;;
 esac

@@ -11,6 +11,8 @@
 #include <regex>
 #include <sstream>
 
+#include "switch/core/config_keys.h"
+
 namespace rtvs {
 namespace {
 
@@ -107,33 +109,8 @@ TEST(Config, ExampleFileHasEveryKeyAtItsDefault) {
   EXPECT_EQ(loadConfigToml(text, path), shipped);
   EXPECT_EQ(loadConfigFile(path), shipped);
   // Every key of the model is written out in the example.
-  for (const char* key : {"pmd-cores",
-                          "housekeeping-cores",
-                          "socket-dir",
-                          "socket-dir-group",
-                          "socket-dir-mode",
-                          "state-file",
-                          "control-socket",
-                          "memory-mb",
-                          "no-huge",
-                          "file-prefix",
-                          "mbufs",
-                          "mac-aging-sec",
-                          "mac-table-size",
-                          "log-level",
-                          "pmd-priority",
-                          "mlockall",
-                          "realtime",
-                          "allow-degraded",
-                          "metrics-listen",
-                          "eal-args",
-                          "control-admin-group",
-                          "control-read-group",
-                          "allowed-socket-dirs",
-                          "dpdk-allow",
-                          "control-mutation-rate",
-                          "control-mutation-burst"}) {
-    EXPECT_THAT(text, HasSubstr(std::string("\n") + key + " = ")) << key;
+  for (const ConfigKey& key : configKeys()) {
+    EXPECT_THAT(text, HasSubstr("\n" + std::string(key.name) + " = ")) << key.name;
   }
 }
 

@@ -252,6 +252,15 @@ TEST(DaemonArgs, BadOverrides) {
             "control-socket: must be at most 107 bytes, got 205");
   EXPECT_EQ(errorOf({"--file-prefix", "a/b"}),
             "file-prefix: must be non-empty and contain no '/', got \"a/b\"");
+  // A value of the right type is checked with the file's rules, after every override (so
+  // --no-state wins over a bad --state-file), and the message names the key as the file's do.
+  EXPECT_EQ(errorOf({"--state-file", "rel"}),
+            "state-file: must be an absolute path or empty (off), got \"rel\"");
+  EXPECT_EQ(parse({"--state-file", "rel", "--no-state"}).config.state_file, "");
+  EXPECT_EQ(errorOf({"--socket-dir-mode", "999"}),
+            "socket-dir-mode: must be 3 or 4 octal digits such as \"2770\", got \"999\"");
+  EXPECT_EQ(errorOf({"--allowed-socket-dir", "rel"}),
+            "allowed-socket-dirs: must be absolute directories, got \"rel\"");
 }
 
 TEST(DaemonArgs, BadPorts) {

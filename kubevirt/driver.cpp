@@ -79,6 +79,8 @@ std::string envName(const std::string& device) {
 }
 
 json toJson(const PreparedClaim& p) {
+  json adds = json::array();
+  for (const auto& a : p.port_adds) adds.push_back(json::parse(a));
   json devs = json::array();
   for (const auto& d : p.devices) {
     devs.push_back({{"request", d.request},
@@ -88,13 +90,8 @@ json toJson(const PreparedClaim& p) {
                     {"socket_path", d.socket_path},
                     {"cdi_id", d.cdi_id}});
   }
-  return {{"uid", p.uid},
-          {"namespace", p.namespace_},
-          {"name", p.name},
-          {"devices", devs},
-          {"files", p.files},
-          {"socket_dir", p.socket_dir},
-          {"port_adds", p.port_adds}};
+  return {{"uid", p.uid},     {"namespace", p.namespace_},  {"name", p.name},   {"devices", devs},
+          {"files", p.files}, {"socket_dir", p.socket_dir}, {"port_adds", adds}};
 }
 
 PreparedClaim fromJson(const json& j) {
@@ -108,7 +105,7 @@ PreparedClaim fromJson(const json& j) {
   }
   p.files = j.at("files").get<std::vector<std::string>>();
   p.socket_dir = j.at("socket_dir").get<std::string>();
-  p.port_adds = j.at("port_adds");
+  for (const auto& a : j.at("port_adds")) p.port_adds.push_back(a.dump());
   return p;
 }
 
@@ -213,7 +210,6 @@ PreparedClaim Driver::build(const ClaimInfo& c) const {
   p.namespace_ = c.namespace_;
   p.name = c.name;
   p.socket_dir = cfg_.socket_root + "/" + c.uid;
-  p.port_adds = json::array();
   const int mtu = c.options.mtu.value_or(cfg_.default_mtu);
   for (const auto& a : c.devices) {
     checkName("device", a.device);
@@ -239,8 +235,9 @@ PreparedClaim Driver::build(const ClaimInfo& c) const {
       ids["k8s-pod-name"] = c.pod_name;
       ids["k8s-pod-uid"] = c.pod_uid;
     }
-    p.port_adds.push_back(
-        {{"name", d.port}, {"options", options}, {"external_ids", ids}, {"may_exist", true}});
+    const json add = {
+        {"name", d.port}, {"options", options}, {"external_ids", ids}, {"may_exist", true}};
+    p.port_adds.push_back(add.dump());
     p.devices.push_back(std::move(d));
   }
   return p;
@@ -281,7 +278,7 @@ std::vector<PreparedDevice> Driver::prepare(const std::string& ns, const std::st
   claims_[uid] = p;
   saveCheckpoint();
   makeSocketDir(p.socket_dir, cfg_.socket_gid, cfg_.socket_mode);
-  for (const auto& add : p.port_adds) rpc("port.add", add);
+  for (const auto& add : p.port_adds) rpc("port.add", json::parse(add));
   writeFiles(c, p);
   spdlog::info("prepared claim {}/{} ({}): {} port(s)", ns, name, uid, p.devices.size());
   return p.devices;
@@ -312,7 +309,7 @@ int Driver::resync() {
   for (const auto& [uid, p] : claims_) {
     try {
       makeSocketDir(p.socket_dir, cfg_.socket_gid, cfg_.socket_mode);
-      for (const auto& add : p.port_adds) rpc("port.add", add);
+      for (const auto& add : p.port_adds) rpc("port.add", json::parse(add));
     } catch (const std::exception& e) {
       ++failed;
       spdlog::warn("resync of claim {}/{} ({}): {}", p.namespace_, p.name, uid, e.what());

@@ -44,7 +44,7 @@ struct PreparedClaim {
   std::vector<PreparedDevice> devices;
   std::vector<std::string> files;  // CDI spec and metadata files written
   std::string socket_dir;
-  nlohmann::json port_adds;  // the port.add params, replayed after a restart
+  std::vector<std::string> port_adds;  // port.add params (JSON text), replayed after a restart
 };
 
 using ClaimFetcher = std::function<nlohmann::json(const std::string& ns, const std::string& name)>;

@@ -150,9 +150,7 @@ void sliceLoop(const rtvs::dra::DriverConfig& cfg, const rtvs::dra::KubeApiConfi
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   rtvs::dra::DriverConfig cfg;
   rtvs::dra::KubeApiConfig api;
   std::string registry = "/var/lib/kubelet/plugins_registry";
@@ -261,4 +259,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // run() reports its own errors: this is out of memory
+    std::fprintf(stderr, "rtvswitch-dra: %s\n", e.what());
+    return 1;
+  }
 }

@@ -72,13 +72,13 @@ def opaque(params, source="FromClaim"):
 
 
 class Plugin:
-    def __init__(self, group, binary, d, api, devices=4):
+    def __init__(self, group, binary, d, api, devices=4, container_root=CONTAINER_ROOT):
         self.group, self.d = group, d
         self.reg_sock = os.path.join(d["registry"], f"{DRIVER}-reg.sock")
         self.argv = [binary, "--driver-name", DRIVER, "--node-name", NODE,
                      "--plugins-registry", d["registry"], "--plugin-dir", d["plugin"],
                      "--control-socket", d["ctl"], "--socket-root", d["sockets"],
-                     "--container-socket-root", CONTAINER_ROOT, "--metadata-root", d["metadata"],
+                     "--container-socket-root", container_root, "--metadata-root", d["metadata"],
                      "--cdi-dir", d["cdi"], "--checkpoint", os.path.join(d["plugin"], "ckpt.json"),
                      "--socket-gid", str(SOCKET_GID), "--api-server", api.url,
                      "--token-file", api.token_file, "--ca-file", api.ca_file,

@@ -7,7 +7,8 @@ token, the paths and status codes of Kubernetes). rtvswitch is the real daemon. 
 - registration: GetInfo names the driver, type DRAPlugin, the DRA socket and v1.DRAPlugin;
 - the node's ResourceSlice is created as resource.k8s.io/v1 wants it (owned by the Node), an
   old slice of this node is deleted, a restart with the same devices changes nothing, one with
-  more devices updates it with the next pool generation;
+  more devices updates it with the next pool generation, a slice deleted by someone else is
+  created again at the next resync;
 - Prepare: the port exists in rtvswitch with type vhostuserclient, the socket path in the
   claim's directory, the claim's MTU and VLAN, the pod's and claim's external ids; the directory
   has QEMU's group and mode 2770; the device metadata file has the binding plugin's attributes
@@ -72,7 +73,8 @@ def opaque(params, source="FromClaim"):
 
 
 class Plugin:
-    def __init__(self, group, binary, d, api, devices=4, container_root=CONTAINER_ROOT):
+    def __init__(self, group, binary, d, api, devices=4, container_root=CONTAINER_ROOT,
+                 resync=3600):
         self.group, self.d = group, d
         self.reg_sock = os.path.join(d["registry"], f"{DRIVER}-reg.sock")
         self.argv = [binary, "--driver-name", DRIVER, "--node-name", NODE,
@@ -82,7 +84,7 @@ class Plugin:
                      "--cdi-dir", d["cdi"], "--checkpoint", os.path.join(d["plugin"], "ckpt.json"),
                      "--socket-gid", str(SOCKET_GID), "--api-server", api.url,
                      "--token-file", api.token_file, "--ca-file", api.ca_file,
-                     "--devices", str(devices), "--resync-seconds", "3600"]
+                     "--devices", str(devices), "--resync-seconds", str(resync)]
         self.proc = group.start(self.argv, group.prefix("dra"), "rtvswitch-dra", stdin=False)
 
     def stop(self):
@@ -261,7 +263,7 @@ def run(g, binary, d, api):
     sw.restart()
     assert sw.rpc("port.list")["ports"] == []
     p.stop()
-    p = Plugin(g, binary, d, api, devices=6)
+    p = Plugin(g, binary, d, api, devices=6, resync=1)
     kubelet.wait_socket(p.reg_sock, proc=p.proc)
     wait_for(lambda: sw.rpc("port.list")["ports"], "the port restored")
     check_prepared(sw, d, res[uid_a], uid_a, pod)
@@ -269,6 +271,10 @@ def run(g, binary, d, api):
     wait_for(lambda: len(api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["devices"]) == 6,
              "the updated slice")
     assert api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["pool"]["generation"] == 2
+    # A slice deleted behind the plugin's back comes back at the next resync.
+    with api.lock:
+        del api.slices["node-a-vhostuser-rtvswitch-io"]
+    wait_for(lambda: "node-a-vhostuser-rtvswitch-io" in api.slices, "the slice recreated", 10)
     # Nothing refused but the claim that does not exist.
     assert [r[:3] for r in api.rejected] == [
         ("GET", "/apis/resource.k8s.io/v1/namespaces/vms/resourceclaims/gone", 404)], api.rejected

@@ -305,11 +305,27 @@ void Driver::unprepare(const std::string& uid) {
 
 int Driver::resync() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (claims_.empty()) return 0;
+  // Read first (a read is neither audited nor rate limited): add only what rtvswitch lacks.
+  std::vector<std::string> have;
+  try {
+    const json list = rpc("port.list", {{"external_ids", {{"dra-driver", cfg_.driver_name}}}});
+    for (const auto& port : list.at("ports")) have.push_back(port.at("name").get<std::string>());
+  } catch (const std::exception& e) {
+    spdlog::warn("resync: rtvswitch: {}", e.what());
+    return static_cast<int>(claims_.size());
+  }
   int failed = 0;
   for (const auto& [uid, p] : claims_) {
     try {
-      makeSocketDir(p.socket_dir, cfg_.socket_gid, cfg_.socket_mode);
-      for (const auto& add : p.port_adds) rpc("port.add", json::parse(add));
+      for (const auto& text : p.port_adds) {
+        const json add = json::parse(text);
+        const std::string name = add.at("name").get<std::string>();
+        if (std::find(have.begin(), have.end(), name) != have.end()) continue;
+        makeSocketDir(p.socket_dir, cfg_.socket_gid, cfg_.socket_mode);
+        rpc("port.add", add);
+        spdlog::info("resync: port {} of claim {}/{} added again", name, p.namespace_, p.name);
+      }
     } catch (const std::exception& e) {
       ++failed;
       spdlog::warn("resync of claim {}/{} ({}): {}", p.namespace_, p.name, uid, e.what());

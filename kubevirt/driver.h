@@ -60,8 +60,8 @@ class Driver {
                                       const std::string& uid);
   void unprepare(const std::string& uid);
 
-  // Adds again, with may_exist, the ports of every checkpointed claim (rtvswitch restarted
-  // without its state); returns how many claims failed (logged).
+  // Adds again the ports of checkpointed claims that rtvswitch lacks (restarted without its
+  // state); returns how many claims failed (logged).
   int resync();
 
   const DriverConfig& config() const { return cfg_; }

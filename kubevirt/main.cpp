@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -134,11 +135,13 @@ std::unique_ptr<grpc::Server> serve(const std::string& path, grpc::Service* serv
   return server;
 }
 
-// Publishes the ResourceSlice now and every `every` seconds (retrying after errors).
-void sliceLoop(const rtvs::dra::DriverConfig& cfg, const rtvs::dra::KubeApiConfig& api_cfg,
-               int every) {
+// Publishes the ResourceSlice now and every `every` seconds (retrying after errors), and puts
+// back the prepared ports rtvswitch lost (restarted without its state file).
+void resyncLoop(Driver& driver, const rtvs::dra::DriverConfig& cfg,
+                const rtvs::dra::KubeApiConfig& api_cfg, int every) {
   rtvs::dra::KubeApi api(api_cfg);
   while (!g_stop) {
+    driver.resync();
     try {
       const std::string what = rtvs::dra::publishSlices(api, cfg);
       spdlog::info("ResourceSlice {}: {}", rtvs::dra::sliceName(cfg), what);
@@ -204,7 +207,8 @@ int run(int argc, char** argv) {
                  "$KUBERNETES_SERVICE_PORT)");
   app.add_option("--token-file", api.token_file, "service-account token")->capture_default_str();
   app.add_option("--ca-file", api.ca_file, "the API server's CA")->capture_default_str();
-  app.add_option("--resync-seconds", resync_s, "ResourceSlice publication period")
+  app.add_option("--resync-seconds", resync_s,
+                 "period of the ResourceSlice publication and of the check of the ports")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -241,7 +245,7 @@ int run(int argc, char** argv) {
     auto reg_server = serve(reg_sock, &reg);  // last: the kubelet calls as soon as it appears
     spdlog::info("rtvswitch-dra {} on node {}: registration {}, DRA service {}", cfg.driver_name,
                  cfg.node_name, reg_sock, dra_sock);
-    std::thread slices(sliceLoop, cfg, api, resync_s);
+    std::thread resync(resyncLoop, std::ref(driver), cfg, api, resync_s);
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     {
       // Taken so the slice thread is either before its check of g_stop or waiting.
@@ -252,7 +256,7 @@ int run(int argc, char** argv) {
     std::filesystem::remove(reg_sock);
     dra_server->Shutdown();
     std::filesystem::remove(dra_sock);
-    slices.join();
+    resync.join();
     spdlog::info("stopped");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rtvswitch-dra: %s\n", e.what());

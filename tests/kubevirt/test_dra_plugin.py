@@ -16,7 +16,8 @@ token, the paths and status codes of Kubernetes). rtvswitch is the real daemon. 
   KEP-5304 path; the CDI spec mounts the directory and the metadata file;
 - errors per claim (unallocated, wrong UID, bad config, missing) beside a good claim;
 - Prepare twice, a plugin restart, Prepare again: the same answer, one port; rtvswitch restarted
-  without its state: the restarted plugin puts the port back;
+  without its state: the restarted plugin puts the port back from its checkpoint, and so does
+  a running plugin's periodic resync;
 - Unprepare removes the port, the directory and the files; twice is fine;
 - the <interface type='vhostuser'> the binding plugin's configurator builds from that metadata
   (pkg/domain: mode server, virtio, 1024-entry rings, the MTU, a user alias), put into the
@@ -271,6 +272,12 @@ def run(g, binary, d, api):
     wait_for(lambda: len(api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["devices"]) == 6,
              "the updated slice")
     assert api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["pool"]["generation"] == 2
+    # rtvswitch restarted without its state under a running plugin: the next resync (1 s)
+    # puts the port back.
+    sw.stop()
+    sw.restart()
+    wait_for(lambda: sw.rpc("port.list")["ports"], "the port restored by the resync", 10)
+    check_prepared(sw, d, res[uid_a], uid_a, pod)
     # A slice deleted behind the plugin's back comes back at the next resync.
     with api.lock:
         del api.slices["node-a-vhostuser-rtvswitch-io"]

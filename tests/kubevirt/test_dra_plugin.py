@@ -13,7 +13,8 @@ token, the paths and status codes of Kubernetes). rtvswitch is the real daemon. 
   claim's directory, the claim's MTU and VLAN, the pod's and claim's external ids; the directory
   has QEMU's group and mode 2770; the device metadata file has the binding plugin's attributes
   (vhost-user-path as virt-launcher sees it, mtu) in metadata.resource.k8s.io/v1alpha1 at the
-  KEP-5304 path; the CDI spec mounts the directory and the metadata file;
+  KEP-5304 path; the CDI spec mounts the directory and the metadata file and validates against
+  the CDI project's JSON schema and name rules;
 - errors per claim (unallocated, wrong UID, bad config, missing) beside a good claim;
 - Prepare twice, a plugin restart, Prepare again: the same answer, one port; rtvswitch restarted
   without its state: the restarted plugin puts the port back from its checkpoint, and so does
@@ -140,12 +141,33 @@ def check_prepared(sw, d, res, uid, pod):
     assert spec["devices"] == [{"name": f"{uid}-port-0", "containerEdits": {
         "env": [f"RTVSWITCH_VHOST_USER_PATH_PORT_0={container_sock}"]}}], spec["devices"]
     check_domain_xml(d, md)
+    check_cdi(spec)
     assert spec["containerEdits"]["mounts"] == [
         {"hostPath": os.path.join(d["sockets"], uid), "containerPath": f"{CONTAINER_ROOT}/{uid}",
          "options": ["rbind", "rw"]},
         {"hostPath": md_host, "containerPath": "/var/run/kubernetes.io/dra-device-attributes/"
          f"resourceclaimtemplates/net1/vhost/{DRIVER}-metadata.json",
          "options": ["bind", "ro"]}], spec["containerEdits"]["mounts"]
+
+
+CDI_VENDOR_CLASS = re.compile(r"^[A-Za-z]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+CDI_DEVICE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.:-]*[A-Za-z0-9])?$")
+
+
+def check_cdi(spec):
+    """The CDI spec against the CDI project's JSON schema (tests/data/kubevirt/cdi, see its
+    $comment) and its name rules (vendor/class as kind, device names, qualified ids)."""
+    import jsonschema
+    cdi = os.path.join(HERE, "..", "data", "kubevirt", "cdi")
+    with open(os.path.join(cdi, "schema.json")) as f:
+        schema = json.load(f)
+    with open(os.path.join(cdi, "defs.json")) as f:
+        defs = json.load(f)
+    resolver = jsonschema.RefResolver("", schema, store={"defs.json": defs})
+    jsonschema.Draft7Validator(schema, resolver=resolver).validate(spec)
+    vendor, cls = spec["kind"].split("/")
+    assert CDI_VENDOR_CLASS.match(vendor) and CDI_VENDOR_CLASS.match(cls), spec["kind"]
+    assert all(CDI_DEVICE.match(dev["name"]) for dev in spec["devices"]), spec["devices"]
 
 
 def domain_from_metadata(md, mac="52:54:00:00:00:01", iface="rtnet"):

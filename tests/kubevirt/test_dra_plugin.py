@@ -19,7 +19,9 @@ token, the paths and status codes of Kubernetes). rtvswitch is the real daemon. 
 - Prepare twice, a plugin restart, Prepare again: the same answer, one port; rtvswitch restarted
   without its state: the restarted plugin puts the port back from its checkpoint, and so does
   a running plugin's periodic resync;
-- Unprepare removes the port, the directory and the files; twice is fine;
+- Unprepare removes the port, the directory and the files; twice is fine; a UID that is a
+  path is refused for its claim;
+- bad command lines and a corrupt checkpoint: a short error, a non-zero exit, nothing made;
 - the <interface type='vhostuser'> the binding plugin's configurator builds from that metadata
   (pkg/domain: mode server, virtio, 1024-entry rings, the MTU, a user alias), put into the
   shipped RT domain (configs/rtvswitch-rt-guest.xml), validates with virt-xml-validate.
@@ -196,6 +198,28 @@ def check_domain_xml(d, md):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def check_bad_start(binary, d, api):
+    """Bad command lines and a corrupt checkpoint: a one-line error, a non-zero exit, nothing
+    created."""
+    base = [binary, "--plugins-registry", d["registry"], "--plugin-dir", d["plugin"],
+            "--api-server", api.url]
+    cases = [(base, "--node-name (or $NODE_NAME)"),
+             (base + ["--node-name", NODE, "--mtu", "20"], "--mtu"),
+             (base + ["--node-name", NODE, "--devices", "x"], "--devices")]
+    ckpt = os.path.join(d["gen"], "bad-ckpt.json")
+    with open(ckpt, "w") as f:
+        f.write("{not json")
+    cases.append((base + ["--node-name", NODE, "--checkpoint", ckpt], "is not valid JSON"))
+    unset = ("NODE_NAME", "KUBERNETES_SERVICE_HOST")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    for argv, want in cases:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+        err = r.stderr.strip()
+        assert r.returncode != 0 and want in err, (argv, r.returncode, err)
+        assert len([ln for ln in err.splitlines() if ln.strip()]) <= 2, err
+        assert not os.path.exists(d["registry"]) and not os.path.exists(d["plugin"]), argv
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dra-binary", required=True)
@@ -216,6 +240,7 @@ def main():
 
 
 def run(g, binary, d, api):
+    check_bad_start(binary, d, api)
     sw = rs.Daemon(g, control=d["ctl"], socket_dirs=[d["sockets"]])
     kubelet = Kubelet(d["gen"])
     api.add_node(NODE)
@@ -320,6 +345,10 @@ def run(g, binary, d, api):
         assert json.load(f)["claims"] == []
     un = kubelet.unprepare(endpoint, claims[:1])  # again: nothing to do, no error
     assert not un[uid_a].error, un
+    # A UID that is not a name (a path) is refused for that claim; nothing outside is touched.
+    un = kubelet.unprepare(endpoint, [("vms", "evil", "../../plugin")])
+    assert "is not a valid name" in un["../../plugin"].error, un
+    assert os.path.exists(os.path.join(d["plugin"], "ckpt.json"))
     # rtvswitch unreachable: the error is the claim's, one line.
     sw.stop()
     un = kubelet.unprepare(endpoint, claims[:1])

@@ -34,11 +34,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/configs/rtvswitch.toml DESTINATION ${RTVS_CO
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/api.md
               ${PROJECT_SOURCE_DIR}/docs/realtime.md ${PROJECT_SOURCE_DIR}/docs/benchmark.md
+              ${PROJECT_SOURCE_DIR}/docs/kubevirt.md
               ${PROJECT_SOURCE_DIR}/docs/benchmark-latency.png
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/configs/kernel-cmdline.example
-              ${PROJECT_SOURCE_DIR}/configs/kubevirt-network-attachment.yaml
-              ${PROJECT_SOURCE_DIR}/configs/kubevirt-rt-vmi.yaml
+              ${PROJECT_SOURCE_DIR}/configs/kubevirt/rtvswitch-dra.yaml
+              ${PROJECT_SOURCE_DIR}/configs/kubevirt/kubevirt-vhostuser-binding.yaml
+              ${PROJECT_SOURCE_DIR}/configs/kubevirt/rt-vm.yaml
               ${PROJECT_SOURCE_DIR}/configs/rtvswitch-rt-guest.xml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 file(GLOB RTVS_DASHBOARDS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/dashboards/*.json)

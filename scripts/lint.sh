@@ -2,7 +2,8 @@
 # The habits CI enforces (.ci/run runs this after scripts/setup.sh, before the test suite):
 #   format  every C++ file of the project is as .clang-format says (clang-format 14, Debian 12's)
 #   tidy    clang-tidy with the checks of .clang-tidy (bugprone, performance, concurrency, a
-#           function-size limit) on the switch's and vswitchctl's sources, warnings are errors
+#           function-size limit) on the sources of the switch, vswitchctl, hostcheck and
+#           rtvswitch-dra, warnings are errors
 #   rt      the PMD's room (switch/dataplane) does not log, throw, allocate, lock, sleep or make
 #           syscalls, except on lines marked `// rt: <why>` at their end or on the line before
 #           (start-up, documented exceptions)
@@ -35,7 +36,7 @@ lint_format() {
 lint_tidy() {
   [[ -f build/compile_commands.json ]] || { echo "lint tidy: no build/compile_commands.json (run scripts/setup.sh)"; return 1; }
   local files
-  files=$(git ls-files 'switch/*.cpp' 'control/*.cpp' 'hostcheck/*.cpp')
+  files=$(git ls-files 'switch/*.cpp' 'control/*.cpp' 'hostcheck/*.cpp' 'kubevirt/*.cpp')
   local log
   log=$(mktemp)
   # -Wno-unknown-warning-option: GCC-only flags in the compile commands (-Wno-restrict).

@@ -41,6 +41,9 @@ PACKAGES=(
   python3-oslotest python3-flake8 python3-pymysql rabbitmq-server mariadb-server
   libvirt-daemon-system libxml2-utils
   debhelper help2man lintian mmdebstrap ccache
+  # KubeVirt DRA driver (kubevirt/, docs/kubevirt.md) and its tests (label kubevirt)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
+  python3-grpcio python3-protobuf python3-jsonschema python3-yaml openssl
 )
 
 if [ "$DO_INSTALL" = 1 ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), builds and runs the whole test suite: unit, package, vhost, e2e, openstack.
+# Sets up (scripts/setup.sh), builds and runs the whole test suite: unit, package, vhost, e2e, openstack, kubevirt.
 #   scripts/test.sh [-L LABEL] [extra ctest arguments]
 # Benchmarks (label perf) are not part of it: see scripts/bench.sh.
 set -euo pipefail

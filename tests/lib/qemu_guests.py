@@ -17,8 +17,11 @@ parameter or watchdog) and DONE (all tests finished, powering off)::
         print(qg.percentile(res["rtt_ms"], 99))
 
 API: ``Guests(label, image_dir=None)``: ``start(name, ip, test, peer, mac, duration, mtu, mem,
-params, cpu)`` -> ``Guest``, ``restart(name)`` -> ``Guest`` (a reboot: QEMU killed and started
-again with the same arguments on the same socket), ``sock_path(name)``, ``close()``. ``Guest``:
+params, cpu, sock, host_sock, wrapper)`` -> ``Guest`` (``sock``: the socket path QEMU is given
+instead of ``sock_path(name)``; ``wrapper``: a command QEMU's launcher runs under, e.g. one that
+sets up a mount namespace, in which case ``host_sock`` is where the socket appears outside),
+``restart(name)`` -> ``Guest`` (a reboot: QEMU killed and started again with the same arguments
+on the same socket), ``sock_path(name)``, ``close()``. ``Guest``:
 ``pid``, ``sock``, ``log`` (console), ``accel``, ``events`` (``Event``: kind, data, seen),
 ``alive()``, ``died()`` (why it died: kernel panic, emulation failure, QEMU crash or exit, or
 None), ``wait_event(kind, test, timeout, after)`` (fails at once when this guest or another of
@@ -325,7 +328,8 @@ class Guests:
         return os.path.join(self.workdir, f"{name}.sock")
 
     def start(self, name, ip, test="idle", peer=None, mac=None, duration=60, mtu=1500,
-              mem=256, params=None, cpu=None, ready_timeout=60.0, append=None):
+              mem=256, params=None, cpu=None, ready_timeout=60.0, append=None, sock=None,
+              host_sock=None, wrapper=()):
         """Starts a guest listening on <workdir>/<name>.sock; returns once QEMU listens.
 
         `params` become rtvs.KEY=VALUE kernel arguments (count, interval, size, bytes, port,
@@ -333,7 +337,7 @@ class Guests:
         if any(g.name == name for g in self.guests):
             raise ValueError(f"name: guest {name!r} already started")
         mac = mac or "52:54:00:00:00:%02x" % (len(self.guests) + 1)
-        argv = ["--name", name, "--sock", self.sock_path(name), "--image", self.image_dir,
+        argv = ["--name", name, "--sock", sock or self.sock_path(name), "--image", self.image_dir,
                 "--mac", mac, "--ip", ip, "--test", test, "--duration", str(duration),
                 "--mtu", str(mtu), "--mem", str(mem)]
         if peer:
@@ -343,7 +347,7 @@ class Guests:
         kernel_args = [f"rtvs.{k}={v}" for k, v in (params or {}).items()] + list(append or [])
         if kernel_args:
             argv += ["--append", " ".join(kernel_args)]
-        return self._launch(name, argv, ready_timeout)
+        return self._launch(name, argv, ready_timeout, host_sock or sock, wrapper)
 
     def restart(self, name, ready_timeout=60.0):
         """Reboots guest `name` the hard way: SIGKILLs its QEMU, removes the socket QEMU left
@@ -359,21 +363,22 @@ class Guests:
             pass
         self.guests.remove(old)
         self._retired.append(old)
-        return self._launch(name, old.args, ready_timeout)
+        return self._launch(name, old.args, ready_timeout, old.sock, old.wrapper)
 
-    def _launch(self, name, args, ready_timeout):
-        sock = self.sock_path(name)
+    def _launch(self, name, args, ready_timeout, sock=None, wrapper=()):
+        sock = sock or self.sock_path(name)
         reboots = sum(1 for g in self._retired if g.name == name)
         suffix = f".{reboots}" if reboots else ""
         log = os.path.join(self.workdir, f"{name}{suffix}.log")
         qemu_log = os.path.join(self.workdir, f"{name}{suffix}.qemu.log")
-        argv = [QEMU_GUEST_SH, "--foreground", "--log", log] + args
+        argv = list(wrapper) + [QEMU_GUEST_SH, "--foreground", "--log", log] + args
         with open(qemu_log, "wb") as out:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_die_with_parent)
         guest = Guest(name, sock, log, qemu_log, proc, time.monotonic())
         guest.args = args
+        guest.wrapper = tuple(wrapper)
         self.guests.append(guest)
         for g in self.guests:
             g.siblings = tuple(o for o in self.guests if o is not g)

@@ -121,20 +121,51 @@ systemd_unit() {
 
 yaml_files() {
   python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module not installed"
-  python3 - "$SRC/configs" <<'PY'
-import json, sys, yaml
+  python3 - "$SRC/configs/kubevirt" <<'PY'
+import sys, yaml
 d = sys.argv[1]
-vmi = yaml.safe_load(open(d + "/kubevirt-rt-vmi.yaml"))
-assert vmi["kind"] == "VirtualMachineInstance", vmi["kind"]
-cpu = vmi["spec"]["domain"]["cpu"]
+def docs(name):
+    return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(open(f"{d}/{name}"))}
+dra, vm, cr = docs("rtvswitch-dra.yaml"), docs("rt-vm.yaml"), docs("kubevirt-vhostuser-binding.yaml")
+ds = dra[("DaemonSet", "rtvswitch-dra")]
+args = ds["spec"]["template"]["spec"]["containers"][0]["command"]
+driver = next(a.split("=", 1)[1] for a in args if a.startswith("--driver-name="))
+# One driver name everywhere: the plugin's flag, the DeviceClass, every opaque config.
+dc = dra[("DeviceClass", "rtvswitch-port")]
+assert dc["apiVersion"] == "resource.k8s.io/v1"
+assert dc["spec"]["selectors"][0]["cel"]["expression"] == f'device.driver == "{driver}"'
+assert all(c["opaque"]["driver"] == driver for c in dc["spec"]["config"])
+assert f"--metadata-root=/var/lib/kubelet/plugins/{driver}/metadata" in args, args
+sa = ds["spec"]["template"]["spec"]["serviceAccountName"]
+crb = dra[("ClusterRoleBinding", "rtvswitch-dra")]
+assert crb["subjects"][0]["name"] == sa and crb["roleRef"]["name"] == "rtvswitch-dra"
+rules = {(r["apiGroups"][0], res): set(r["verbs"]) for r in dra[("ClusterRole", "rtvswitch-dra")]["rules"]
+         for res in r["resources"]}
+assert {"get"} <= rules[("resource.k8s.io", "resourceclaims")]
+assert {"create", "update", "delete", "list"} <= rules[("resource.k8s.io", "resourceslices")]
+assert "get" in rules[("", "nodes")]
+mounts = {m["mountPath"] for m in ds["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
+assert {"/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins", "/var/run/cdi",
+        "/run/rtvswitch"} <= mounts, mounts
+tmpl = vm[("ResourceClaimTemplate", "rtvswitch-port")]
+req = tmpl["spec"]["spec"]["devices"]["requests"][0]
+assert req["exactly"]["deviceClassName"] == "rtvswitch-port"
+assert all(c["opaque"]["driver"] == driver for c in tmpl["spec"]["spec"]["devices"]["config"])
+spec = vm[("VirtualMachine", "rtvm1")]["spec"]["template"]["spec"]
+cpu = spec["domain"]["cpu"]
 assert cpu["dedicatedCpuPlacement"] and cpu["isolateEmulatorThread"] and cpu["realtime"]["mask"]
-assert vmi["spec"]["domain"]["memory"]["hugepages"]["pageSize"] == "1Gi"
-nad = yaml.safe_load(open(d + "/kubevirt-network-attachment.yaml"))
-assert nad["kind"] == "NetworkAttachmentDefinition"
-cni = json.loads(nad["spec"]["config"])
-assert cni["type"] == "rtvswitch-cni" and cni["name"] == nad["metadata"]["name"]
-nets = [n["multus"]["networkName"] for n in vmi["spec"]["networks"] if "multus" in n]
-assert nets == [nad["metadata"]["name"]], nets
+assert spec["domain"]["memory"]["hugepages"]["pageSize"] == "1Gi"
+claims = {c["name"]: c["resourceClaimTemplateName"] for c in spec["resourceClaims"]}
+nets = [n for n in spec["networks"] if "resourceClaim" in n]
+assert nets and not any("multus" in n for n in spec["networks"]), "DRA and Multus mixed"
+for n in nets:
+    assert claims[n["resourceClaim"]["claimName"]] == tmpl["metadata"]["name"]
+    assert n["resourceClaim"]["requestName"] == req["name"]
+    iface = next(i for i in spec["domain"]["devices"]["interfaces"] if i["name"] == n["name"])
+    assert iface["binding"]["name"] == "vhostuser"
+kv = cr[("KubeVirt", "kubevirt")]["spec"]["configuration"]
+assert "NetworkDevicesWithDRA" in kv["developerConfiguration"]["featureGates"]
+assert "sidecarImage" in kv["network"]["binding"]["vhostuser"]
 print("yaml ok")
 PY
 }

@@ -70,8 +70,6 @@ def run_case(args, case, rnd, out_dir):
             d = sw.socket_dir
             flooder = g.start_guest([f"path={d}/c", f"path={d}/d"], lcore=flooder_core(),
                                     extra=["--idle-us", "0"])
-            # As the probe: on a shared CPU neither starves the other.
-            os.setpriority(os.PRIO_PROCESS, flooder.pid, 19)
             flooder.wait_link(0, 30)
 
             def flood():

@@ -419,7 +419,8 @@ that group, so admins who are not root must be members of it too.)",
         .doc = R"(
 Directories where vhost-user sockets (both types) may be, besides socket-dir (always allowed).
 A path is checked after resolving ".." and symlinks; its last component must not be a
-symlink. Command line: --allowed-socket-dir DIR (repeatable).)",
+symlink. Command line: --allowed-socket-dir DIR (repeatable). Under KubeVirt, the DRA plugin's
+per-claim directories: ["/run/rtvswitch/dra"] (docs/kubevirt.md).)",
     },
     {
         .name = "dpdk-allow",

@@ -43,7 +43,7 @@ PACKAGES=(
   debhelper help2man lintian mmdebstrap ccache
   # KubeVirt DRA driver (kubevirt/, docs/kubevirt.md) and its tests (label kubevirt)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
-  python3-grpcio python3-protobuf python3-jsonschema python3-yaml openssl
+  python3-grpcio python3-protobuf python3-jsonschema python3-yaml python3-kubernetes openssl
 )
 
 if [ "$DO_INSTALL" = 1 ]; then

@@ -1,6 +1,9 @@
 #include "claim.h"
 
 #include <algorithm>
+#include <array>
+
+#include "switch/core/port_spec.h"
 
 namespace rtvs::dra {
 
@@ -43,7 +46,42 @@ bool appliesTo(const json& entry, const std::vector<AllocatedDevice>& devices) {
   });
 }
 
+constexpr std::array<std::string_view, 10> kClaimPortKeys = {"queues",
+                                                             "latency-budget-us",
+                                                             "tx-retry-us",
+                                                             "trunks",
+                                                             "vlan-mode",
+                                                             "allowed-macs",
+                                                             "mac-limit",
+                                                             "storm-broadcast-pps",
+                                                             "storm-multicast-pps",
+                                                             "storm-unknown-unicast-pps"};
+
+// A claim's value for an rtvswitch option: a string, or an integer written in decimal (as
+// vswitchctl and port.add take them), checked by rtvswitch's own option check.
+std::string portValue(const std::string& key, const json& v) {
+  std::string text;
+  if (v.is_string()) {
+    text = v.get<std::string>();
+  } else if (v.is_number_unsigned() || v.is_number_integer()) {
+    text = v.dump();
+  } else {
+    throw ClaimError("config parameter " + key + ": must be a string or an integer, got " +
+                     v.dump());
+  }
+  try {
+    checkPortOption(key, text);
+  } catch (const ConfigError& e) {
+    throw ClaimError(std::string("config parameter ") + e.what());
+  }
+  return text;
+}
+
 }  // namespace
+
+bool isClaimPortKey(std::string_view key) noexcept {
+  return std::find(kClaimPortKeys.begin(), kClaimPortKeys.end(), key) != kClaimPortKeys.end();
+}
 
 std::string topLevelRequest(const std::string& request) {
   return request.substr(0, request.find('/'));
@@ -57,8 +95,16 @@ void applyParameters(const json& params, PortOptions& opts) {
       opts.mtu = intParam(value, "mtu", 68, 9702);
     } else if (key == "vlan") {
       opts.vlan = intParam(value, "vlan", 1, 4094);
+    } else if (isClaimPortKey(key)) {
+      std::string text = portValue(key, value);
+      const std::string& name = key;  // clang 14 cannot capture a structured binding
+      auto same = [&name](const auto& kv) { return kv.first == name; };
+      opts.port.erase(std::remove_if(opts.port.begin(), opts.port.end(), same), opts.port.end());
+      opts.port.emplace_back(key, std::move(text));
     } else {
-      throw ClaimError("config parameter " + key + ": unknown (known: mtu, vlan)");
+      std::string known = "mtu, vlan";
+      for (std::string_view k : kClaimPortKeys) known += ", " + std::string(k);
+      throw ClaimError("config parameter " + key + ": unknown (known: " + known + ")");
     }
   }
 }

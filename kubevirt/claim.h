@@ -7,6 +7,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rtvs::dra {
@@ -24,11 +26,20 @@ struct AllocatedDevice {
 };
 
 // The opaque per-device configuration a DeviceClass or the claim gives this driver:
-// `parameters: {"mtu": 9000, "vlan": 10}` (apiVersion/kind keys are allowed and ignored).
+// `parameters: {"mtu": 9000, "vlan": 10, "queues": 2, "allowed-macs": "52:54:00:00:00:01"}`
+// (apiVersion/kind keys are allowed and ignored). Besides mtu and vlan, the rtvswitch port
+// options of kClaimPortKeys, with the values `vswitchctl port add` takes (strings or integers),
+// checked by rtvswitch's own option checks.
 struct PortOptions {
   std::optional<int> mtu;   // 68-9702 (the binding plugin's range)
   std::optional<int> vlan;  // 1-4094: an access port on that VLAN (rtvswitch `tag`)
+  std::vector<std::pair<std::string, std::string>> port;  // kClaimPortKeys; a later key wins
 };
+
+// The rtvswitch port options a claim may give as they are: queues, latency-budget-us,
+// tx-retry-us, trunks, vlan-mode, allowed-macs, mac-limit, storm-*-pps. (type, path, mtu and
+// tag are the driver's; rxq-affinity names a node's CPUs, which a claim cannot know.)
+bool isClaimPortKey(std::string_view key) noexcept;
 
 struct ClaimInfo {
   std::string namespace_;

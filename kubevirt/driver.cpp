@@ -225,6 +225,7 @@ PreparedClaim Driver::build(const ClaimInfo& c) const {
     }
     json options = {{"type", "vhostuserclient"}, {"path", d.socket_path}, {"mtu", mtu}};
     if (c.options.vlan) options["tag"] = *c.options.vlan;
+    for (const auto& [key, value] : c.options.port) options[key] = value;
     json ids = {{"dra-driver", cfg_.driver_name},
                 {"dra-device", a.device},
                 {"k8s-claim-namespace", c.namespace_},

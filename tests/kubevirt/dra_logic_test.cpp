@@ -71,8 +71,39 @@ TEST(DraClaim, ParametersAreCheckedByNameTypeAndRange) {
   EXPECT_THROW(applyParameters(json{{"mtu", 9703}}, o), ClaimError);
   EXPECT_THROW(applyParameters(json{{"mtu", "1500"}}, o), ClaimError);
   EXPECT_THROW(applyParameters(json{{"vlan", 0}}, o), ClaimError);
-  EXPECT_THROW(applyParameters(json{{"queues", 2}}, o), ClaimError);
+  EXPECT_THROW(applyParameters(json{{"rxq-affinity", "0:2"}}, o), ClaimError);
+  EXPECT_THROW(applyParameters(json{{"path", "/tmp/x.sock"}}, o), ClaimError);
   EXPECT_THROW(applyParameters(json::array(), o), ClaimError);
+}
+
+TEST(DraClaim, RtvswitchPortOptionsAreCheckedByRtvswitch) {
+  PortOptions o;
+  applyParameters(json{{"queues", 2},
+                       {"trunks", "10,20-30"},
+                       {"vlan-mode", "native-untagged"},
+                       {"allowed-macs", "52:54:00:00:00:01"},
+                       {"storm-broadcast-pps", 1000}},
+                  o);
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(o.port, (std::vector<KV>{{"allowed-macs", "52:54:00:00:00:01"},
+                                     {"queues", "2"},
+                                     {"storm-broadcast-pps", "1000"},
+                                     {"trunks", "10,20-30"},
+                                     {"vlan-mode", "native-untagged"}}));
+  applyParameters(json{{"queues", 1}}, o);  // a later config (the claim's) wins
+  EXPECT_EQ(o.port.back(), KV("queues", "1"));
+  EXPECT_EQ(o.port.size(), 5U);
+  try {
+    applyParameters(json{{"queues", 99}}, o);
+    FAIL() << "queues 99 was accepted";
+  } catch (const ClaimError& e) {
+    EXPECT_STREQ(e.what(), "config parameter queues: must be 1..16, got 99");
+  }
+  EXPECT_THROW(applyParameters(json{{"allowed-macs", "52:54:00:00:00"}}, o), ClaimError);
+  EXPECT_THROW(applyParameters(json{{"vlan-mode", "sideways"}}, o), ClaimError);
+  EXPECT_THROW(applyParameters(json{{"mac-limit", true}}, o), ClaimError);
+  EXPECT_THROW(applyParameters(json{{"trunks", json::array({10})}}, o), ClaimError);
+  EXPECT_EQ(o.port.size(), 5U);  // refused values changed nothing
 }
 
 TEST(DraMetadata, Kep5304PathsAndBindingPluginAttributes) {

@@ -118,6 +118,8 @@ def check_prepared(sw, d, res, uid, pod):
     opts = show["options"]
     assert opts["type"] == "vhostuserclient" and opts["path"] == host_sock, opts
     assert str(opts["mtu"]) == "9000" and str(opts["tag"]) == "10", opts
+    assert str(opts["queues"]) == "2" and opts["allowed-macs"] == "52:54:00:00:00:01", opts
+    assert str(opts["storm-broadcast-pps"]) == "1000", opts
     assert show["external_ids"] == {
         "dra-driver": DRIVER, "dra-device": "port-0", "k8s-claim-namespace": "vms",
         "k8s-claim-name": "vm1-net1-x7k2p", "k8s-claim-uid": uid, "k8s-pod-namespace": "vms",
@@ -252,7 +254,9 @@ def run(g, binary, d, api):
     uid_a, uid_b, uid_c, uid_d = (str(uuid.uuid4()) for _ in range(4))
     pod = ("virt-launcher-vm1-abcde", str(uuid.uuid4()))
     api.add_claim(claim("vm1-net1-x7k2p", uid_a, [("vhost", "port-0")],
-                        [opaque({"mtu": 1500}, "FromClass"), opaque({"mtu": 9000, "vlan": 10})],
+                        [opaque({"mtu": 1500}, "FromClass"), opaque({"mtu": 9000, "vlan": 10, "queues": 2,
+                                                     "allowed-macs": "52:54:00:00:00:01",
+                                                     "storm-broadcast-pps": 1000})],
                         pod=pod, pod_claim="net1"))
     api.add_claim(claim("pending", uid_b, allocated=False))
     api.add_claim(claim("recreated", str(uuid.uuid4()), [("vhost", "port-1")]))

@@ -163,6 +163,10 @@ for n in nets:
     assert n["resourceClaim"]["requestName"] == req["name"]
     iface = next(i for i in spec["domain"]["devices"]["interfaces"] if i["name"] == n["name"])
     assert iface["binding"]["name"] == "vhostuser"
+    # Anti-spoofing in the claim must allow the MAC the VM's interface is given.
+    for c in tmpl["spec"]["spec"]["devices"]["config"]:
+        macs = c["opaque"]["parameters"].get("allowed-macs")
+        assert macs is None or iface["macAddress"] in macs.split(","), (macs, iface)
 kv = cr[("KubeVirt", "kubevirt")]["spec"]["configuration"]
 assert "NetworkDevicesWithDRA" in kv["developerConfiguration"]["featureGates"]
 assert "sidecarImage" in kv["network"]["binding"]["vhostuser"]

@@ -2,9 +2,12 @@
 // A small client of the Kubernetes API server: JSON over HTTPS with the pod's service-account
 // token (read again before every request: the kubelet rotates it), the cluster's CA, libcurl.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+
+struct curl_slist;
 
 namespace rtvs::dra {
 
@@ -38,8 +41,17 @@ class KubeApi {
   nlohmann::json put(const std::string& path, const nlohmann::json& body);
   void del(const std::string& path);
 
+  // A watch (path with "watch=true"): calls on_event with each event object ({"type": ...,
+  // "object": ...}) as it arrives, until the server ends the stream (returns normally),
+  // on_event returns false or keep_going() does (checked about once a second; returns
+  // normally). A line that is not JSON ends the watch with KubeApiError, as do HTTP errors.
+  void watch(const std::string& path, const std::function<bool(const nlohmann::json&)>& on_event,
+             const std::function<bool()>& keep_going);
+
  private:
   nlohmann::json request(const char* method, const std::string& path, const std::string* body);
+  // Sets up the handle for a request to `path`; the caller frees the returned headers.
+  ::curl_slist* prepare(const char* method, const std::string& path, bool has_body, char* err);
 
   KubeApiConfig cfg_;
   void* curl_;  // CURL*, reused so connections are kept

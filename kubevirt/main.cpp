@@ -115,6 +115,7 @@ class DraService final : public drapb::DRAPlugin::Service {
 std::atomic<bool> g_stop{false};
 std::mutex g_mu;
 std::condition_variable g_cv;
+bool g_publish = false;  // the watch saw the slice change: publish now (under g_mu)
 
 void onSignal(int /*sig*/) { g_stop = true; }
 
@@ -135,8 +136,9 @@ std::unique_ptr<grpc::Server> serve(const std::string& path, grpc::Service* serv
   return server;
 }
 
-// Publishes the ResourceSlice now and every `every` seconds (retrying after errors), and puts
-// back the prepared ports rtvswitch lost (restarted without its state file).
+// Publishes the ResourceSlice now, every `every` seconds (retrying after errors) and when the
+// watch sees it changed, and puts back the prepared ports rtvswitch lost (restarted without
+// its state file).
 void resyncLoop(Driver& driver, const rtvs::dra::DriverConfig& cfg,
                 const rtvs::dra::KubeApiConfig& api_cfg, int every) {
   rtvs::dra::KubeApi api(api_cfg);
@@ -149,7 +151,50 @@ void resyncLoop(Driver& driver, const rtvs::dra::DriverConfig& cfg,
       spdlog::warn("publishing the ResourceSlice: {}", e.what());
     }
     std::unique_lock<std::mutex> lock(g_mu);
-    g_cv.wait_for(lock, std::chrono::seconds(every), [] { return g_stop.load(); });
+    g_cv.wait_for(lock, std::chrono::seconds(every), [] { return g_stop.load() || g_publish; });
+    g_publish = false;
+  }
+}
+
+void requestPublish() {
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    g_publish = true;
+  }
+  g_cv.notify_all();
+}
+
+// Watches this node's and driver's ResourceSlices (a watch the server renews every 5 minutes)
+// and asks for a publication when one is deleted or changed behind the plugin's back, so the
+// scheduler sees the node's devices again within a second, not at the next resync.
+void watchLoop(const rtvs::dra::DriverConfig& cfg, const rtvs::dra::KubeApiConfig& api_cfg) {
+  rtvs::dra::KubeApi api(api_cfg);
+  const std::string path = rtvs::dra::sliceWatchPath(cfg, 300);
+  auto keep_going = [] { return !g_stop.load(); };
+  while (!g_stop) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      api.watch(
+          path,
+          [&](const nlohmann::json& ev) {
+            if (rtvs::dra::sliceEventNeedsPublish(ev, cfg)) {
+              spdlog::info("ResourceSlice watch: {} {}", ev.value("type", "?"),
+                           ev.value("object", nlohmann::json::object())
+                               .value("metadata", nlohmann::json::object())
+                               .value("name", "?"));
+              requestPublish();
+            }
+            return !g_stop.load();
+          },
+          keep_going);
+      // The server ended it: watch again (after a pause if it ended at once, so a server
+      // that does not stream is not asked in a loop).
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(1)) continue;
+    } catch (const std::exception& e) {
+      spdlog::warn("ResourceSlice watch: {}", e.what());
+    }
+    std::unique_lock<std::mutex> lock(g_mu);  // a pause before watching again
+    g_cv.wait_for(lock, std::chrono::seconds(5), [] { return g_stop.load(); });
   }
 }
 
@@ -246,6 +291,7 @@ int run(int argc, char** argv) {
     spdlog::info("rtvswitch-dra {} on node {}: registration {}, DRA service {}", cfg.driver_name,
                  cfg.node_name, reg_sock, dra_sock);
     std::thread resync(resyncLoop, std::ref(driver), cfg, api, resync_s);
+    std::thread watch(watchLoop, cfg, api);
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     {
       // Taken so the slice thread is either before its check of g_stop or waiting.
@@ -257,6 +303,7 @@ int run(int argc, char** argv) {
     dra_server->Shutdown();
     std::filesystem::remove(dra_sock);
     resync.join();
+    watch.join();  // its transfer checks g_stop about once a second
     spdlog::info("stopped");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rtvswitch-dra: %s\n", e.what());

@@ -42,13 +42,36 @@ json resourceSlice(const DriverConfig& cfg, const std::string& node_uid) {
             {"devices", devices}}}};
 }
 
+namespace {
+std::string nodeAndDriver(const DriverConfig& cfg) {
+  return urlEncode("spec.nodeName=" + cfg.node_name + ",spec.driver=" + cfg.driver_name);
+}
+}  // namespace
+
+std::string sliceWatchPath(const DriverConfig& cfg, int timeout_s) {
+  return std::string(kSlices) + "?watch=true&fieldSelector=" + nodeAndDriver(cfg) +
+         "&timeoutSeconds=" + std::to_string(timeout_s);
+}
+
+bool sliceEventNeedsPublish(const json& event, const DriverConfig& cfg) {
+  const std::string type = event.value("type", "");
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") return true;  // ERROR, ...
+  const json& obj = event.value("object", json::object());
+  const json name = obj.value("metadata", json::object()).value("name", json());
+  if (name != sliceName(cfg) || type == "DELETED") return true;
+  const json spec = obj.value("spec", json::object());
+  const json want = resourceSlice(cfg, "")["spec"];
+  return spec.value("driver", json()) != want["driver"] ||
+         spec.value("nodeName", json()) != want["nodeName"] ||
+         spec.value("pool", json::object()).value("name", json()) != want["pool"]["name"] ||
+         spec.value("devices", json::array()) != want["devices"];
+}
+
 std::string publishSlices(KubeApi& api, const DriverConfig& cfg) {
   const json node = api.get("/api/v1/nodes/" + urlEncode(cfg.node_name));
   json want = resourceSlice(cfg, node.at("metadata").at("uid").get<std::string>());
   const std::string name = sliceName(cfg);
-  const json list =
-      api.get(std::string(kSlices) + "?fieldSelector=" +
-              urlEncode("spec.nodeName=" + cfg.node_name + ",spec.driver=" + cfg.driver_name));
+  const json list = api.get(std::string(kSlices) + "?fieldSelector=" + nodeAndDriver(cfg));
   const json* have = nullptr;
   for (const auto& s : list.at("items")) {
     const std::string n = s.at("metadata").at("name").get<std::string>();

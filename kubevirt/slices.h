@@ -22,4 +22,13 @@ std::string sliceName(const DriverConfig& cfg);
 // KubeApiError.
 std::string publishSlices(KubeApi& api, const DriverConfig& cfg);
 
+// The watch of this node's and driver's slices (no resourceVersion: it starts with a synthetic
+// ADDED per existing slice; the server ends it after `timeout_s`).
+std::string sliceWatchPath(const DriverConfig& cfg, int timeout_s);
+
+// Whether a watch event means the published slice is no longer what it should be: ours
+// deleted or changed (devices, driver, node, pool), another slice of this node and driver
+// (publishSlices deletes it), or an ERROR event (the watch expired: check from a list).
+bool sliceEventNeedsPublish(const nlohmann::json& event, const DriverConfig& cfg);
+
 }  // namespace rtvs::dra

@@ -143,5 +143,37 @@ TEST(DraSlice, OneSliceOfTheNodesPortsOwnedByTheNode) {
   EXPECT_EQ(urlEncode("spec.nodeName=n1,x/y"), "spec.nodeName%3Dn1%2Cx%2Fy");
 }
 
+TEST(DraSlices, WatchEventsThatNeedAPublication) {
+  DriverConfig cfg;
+  cfg.node_name = "node-a";
+  cfg.devices = 2;
+  json ours = resourceSlice(cfg, "node-uid");
+  auto event = [](const char* type, const json& obj) {
+    return json{{"type", type}, {"object", obj}};
+  };
+  // Ours as published (also with another pool generation, the server's resourceVersion):
+  // nothing to do, so the watch of the plugin's own writes does not loop.
+  EXPECT_FALSE(sliceEventNeedsPublish(event("ADDED", ours), cfg));
+  ours["spec"]["pool"]["generation"] = 7;
+  ours["metadata"]["resourceVersion"] = "123";
+  EXPECT_FALSE(sliceEventNeedsPublish(event("MODIFIED", ours), cfg));
+  EXPECT_TRUE(sliceEventNeedsPublish(event("DELETED", ours), cfg));
+  json changed = ours;
+  changed["spec"]["devices"].erase(1);
+  EXPECT_TRUE(sliceEventNeedsPublish(event("MODIFIED", changed), cfg));
+  changed = ours;
+  changed["spec"]["pool"]["name"] = "node-b";
+  EXPECT_TRUE(sliceEventNeedsPublish(event("MODIFIED", changed), cfg));
+  json other = ours;
+  other["metadata"]["name"] = "node-a-old";
+  EXPECT_TRUE(sliceEventNeedsPublish(event("ADDED", other), cfg));  // publish deletes it
+  EXPECT_TRUE(sliceEventNeedsPublish(json{{"type", "ERROR"}, {"object", {{"code", 410}}}}, cfg));
+  EXPECT_TRUE(sliceEventNeedsPublish(json::object(), cfg));
+  EXPECT_EQ(sliceWatchPath(cfg, 300),
+            "/apis/resource.k8s.io/v1/resourceslices?watch=true&fieldSelector=spec.nodeName%3D"
+            "node-a%2Cspec.driver%3D" +
+                cfg.driver_name + "&timeoutSeconds=300");
+}
+
 }  // namespace
 }  // namespace rtvs::dra

@@ -5,17 +5,25 @@ serves them (paths, list objects, 404/409 Status objects, resourceVersion on upd
     GET    /api/v1/nodes/NAME
     GET    /apis/resource.k8s.io/v1/namespaces/NS/resourceclaims/NAME
     GET    /apis/resource.k8s.io/v1/resourceslices[?fieldSelector=spec.nodeName=N,spec.driver=D]
+    GET    /apis/resource.k8s.io/v1/resourceslices?watch=true[&fieldSelector=...]
+           [&resourceVersion=RV][&timeoutSeconds=S]
     POST   /apis/resource.k8s.io/v1/resourceslices
     GET|PUT|DELETE /apis/resource.k8s.io/v1/resourceslices/NAME
 
 Every request is recorded (``requests``: method, path, body) and checked; a request the real
 server would reject (no or wrong token, a slice without the fields resource.k8s.io/v1 requires,
 an update with a stale resourceVersion) gets the real server's status and is counted in
-``rejected``. Python 3 standard library only (ssl, http.server); ``openssl`` makes the cert.
+``rejected``. A watch streams one JSON event per line (``{"type": "ADDED"|"MODIFIED"|"DELETED",
+"object": ...}``) as Kubernetes does: without a resourceVersion it starts with a synthetic ADDED
+per existing object, with one it replays what changed after it (``ERROR`` 410 Gone when that
+is older than the kept history); it ends after timeoutSeconds. Slices changed through the API
+or with ``add_slice``/``delete_slice`` reach every watcher. Python 3 standard library only
+(ssl, http.server); ``openssl`` makes the cert.
 """
 
 import json
 import os
+import queue
 import re
 import ssl
 import subprocess
@@ -86,6 +94,9 @@ class KubeApiServer:
         self.requests = []
         self.rejected = []
         self.version = 100
+        self.history = []     # (resourceVersion, event) of slices, oldest first
+        self.history_from = self.version  # events after this version are all in history
+        self.watchers = []    # (fieldSelector dict, queue of events)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,14 +111,39 @@ class KubeApiServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _watch(self, want, q):
+                """Streams events (close-delimited, HTTP/1.0) until timeout or shutdown."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    while True:
+                        ev = q.get()
+                        if ev is None:
+                            break
+                        if ev["type"] != "ERROR" and not outer._selected(ev["object"], want):
+                            continue
+                        self.wfile.write(json.dumps(ev).encode() + b"\n")
+                        self.wfile.flush()
+                        if ev["type"] == "ERROR":
+                            break
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                    pass
+                finally:
+                    with outer.lock:
+                        outer.watchers = [w for w in outer.watchers if w[1] is not q]
+
             def _handle(self, method):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n)) if n else None
                 with outer.lock:
                     outer.requests.append((method, self.path, body))
                     code, obj = outer._serve(method, self.path, body, self.headers)
-                    if code >= 400:
+                    if not isinstance(obj, queue.Queue) and code >= 400:
                         outer.rejected.append((method, self.path, code, obj.get("message")))
+                if isinstance(obj, queue.Queue):
+                    self._watch(code, obj)
+                    return
                 self._reply(code, obj)
 
             def do_GET(self):
@@ -131,8 +167,51 @@ class KubeApiServer:
         self.thread.start()
 
     def close(self):
+        with self.lock:
+            for _, q in self.watchers:
+                q.put(None)
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def watch_count(self):
+        with self.lock:
+            return len(self.watchers)
+
+    @staticmethod
+    def _selected(obj, want):
+        return all(obj["spec"].get(k.split(".", 1)[1]) == v for k, v in want.items())
+
+    def _event(self, kind, obj):
+        """Called with the lock held: records a slice change and tells every watcher."""
+        ev = {"type": kind, "object": json.loads(json.dumps(obj))}
+        self.history.append((int(obj["metadata"]["resourceVersion"]), ev))
+        for _, q in self.watchers:
+            q.put(ev)
+
+    def _start_watch(self, want, rv, timeout):
+        q = queue.Queue()
+        if rv is None:
+            for s in self.slices.values():
+                q.put({"type": "ADDED", "object": json.loads(json.dumps(s))})
+        elif int(rv) < self.history_from:
+            gone = status(410, "Expired", f"too old resource version: {rv}")
+            q.put({"type": "ERROR", "object": gone})
+        else:
+            for v, ev in self.history:
+                if v > int(rv):
+                    q.put(ev)
+        self.watchers.append((want, q))
+        timer = threading.Timer(timeout, q.put, args=(None,))
+        timer.daemon = True
+        timer.start()
+        return q
+
+    def delete_slice(self, name):
+        """A slice deleted behind the plugin's back (a watcher sees it)."""
+        with self.lock:
+            s = self.slices.pop(name)
+            s["metadata"]["resourceVersion"] = self._rv()
+            self._event("DELETED", s)
 
     def _rv(self):
         self.version += 1
@@ -150,7 +229,9 @@ class KubeApiServer:
     def add_slice(self, obj):
         with self.lock:
             obj["metadata"]["resourceVersion"] = self._rv()
+            new = obj["metadata"]["name"] not in self.slices
             self.slices[obj["metadata"]["name"]] = obj
+            self._event("ADDED" if new else "MODIFIED", obj)
 
     def slice_requests(self):
         with self.lock:
@@ -180,10 +261,13 @@ class KubeApiServer:
 
     def _slices(self, method, name, query, body):
         if name is None and method == "GET":
-            sel = urllib.parse.parse_qs(query).get("fieldSelector", [""])[0]
+            q = urllib.parse.parse_qs(query)
+            sel = q.get("fieldSelector", [""])[0]
             want = dict(kv.split("=", 1) for kv in sel.split(",") if kv)
-            items = [s for s in self.slices.values()
-                     if all(s["spec"].get(k.split(".", 1)[1]) == v for k, v in want.items())]
+            if q.get("watch", ["false"])[0] in ("true", "1"):
+                timeout = float(q.get("timeoutSeconds", ["1800"])[0])
+                return want, self._start_watch(want, q.get("resourceVersion", [None])[0], timeout)
+            items = [s for s in self.slices.values() if self._selected(s, want)]
             return 200, {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSliceList",
                          "metadata": {"resourceVersion": str(self.version)}, "items": items}
         if name is None and method == "POST":
@@ -197,6 +281,7 @@ class KubeApiServer:
             body["metadata"]["resourceVersion"] = self._rv()
             body["metadata"]["uid"] = str(uuid.uuid4())
             self.slices[body["metadata"]["name"]] = body
+            self._event("ADDED", body)
             return 201, body
         cur = self.slices.get(name)
         if cur is None:
@@ -206,6 +291,8 @@ class KubeApiServer:
             return 200, cur
         if method == "DELETE":
             del self.slices[name]
+            cur["metadata"]["resourceVersion"] = self._rv()
+            self._event("DELETED", cur)
             return 200, status(200, "", "deleted") | {"status": "Success"}
         if method == "PUT":
             errs = check_slice(body)
@@ -216,5 +303,6 @@ class KubeApiServer:
             body["metadata"]["resourceVersion"] = self._rv()
             body["metadata"]["uid"] = cur["metadata"]["uid"]
             self.slices[name] = body
+            self._event("MODIFIED", body)
             return 200, body
         return 405, status(405, "MethodNotAllowed", method)

@@ -7,14 +7,15 @@ token, the paths and status codes of Kubernetes). rtvswitch is the real daemon. 
 - registration: GetInfo names the driver, type DRAPlugin, the DRA socket and v1.DRAPlugin;
 - the node's ResourceSlice is created as resource.k8s.io/v1 wants it (owned by the Node), an
   old slice of this node is deleted, a restart with the same devices changes nothing, one with
-  more devices updates it with the next pool generation, a slice deleted by someone else is
-  created again at the next resync;
+  more devices updates it with the next pool generation; the plugin watches its slices: one
+  deleted or changed by someone else is published again within seconds (resync: an hour), and
+  one deleted without a watch event is created again at the next resync;
 - Prepare: the port exists in rtvswitch with type vhostuserclient, the socket path in the
-  claim's directory, the claim's MTU and VLAN, the pod's and claim's external ids; the directory
-  has QEMU's group and mode 2770; the device metadata file has the binding plugin's attributes
-  (vhost-user-path as virt-launcher sees it, mtu) in metadata.resource.k8s.io/v1alpha1 at the
-  KEP-5304 path; the CDI spec mounts the directory and the metadata file and validates against
-  the CDI project's JSON schema and name rules;
+  claim's directory, the claim's MTU, VLAN and other port options, the pod's and claim's
+  external ids; the directory has QEMU's group and mode 2770; the device metadata file has the
+  binding plugin's attributes (vhost-user-path as virt-launcher sees it, mtu) in
+  metadata.resource.k8s.io/v1alpha1 at the KEP-5304 path; the CDI spec mounts the directory
+  and the metadata file and validates against the CDI project's JSON schema and name rules;
 - errors per claim (unallocated, wrong UID, bad config, missing) beside a good claim;
 - Prepare twice, a plugin restart, Prepare again: the same answer, one port; rtvswitch restarted
   without its state: the restarted plugin puts the port back from its checkpoint, and so does
@@ -254,9 +255,10 @@ def run(g, binary, d, api):
     uid_a, uid_b, uid_c, uid_d = (str(uuid.uuid4()) for _ in range(4))
     pod = ("virt-launcher-vm1-abcde", str(uuid.uuid4()))
     api.add_claim(claim("vm1-net1-x7k2p", uid_a, [("vhost", "port-0")],
-                        [opaque({"mtu": 1500}, "FromClass"), opaque({"mtu": 9000, "vlan": 10, "queues": 2,
-                                                     "allowed-macs": "52:54:00:00:00:01",
-                                                     "storm-broadcast-pps": 1000})],
+                        [opaque({"mtu": 1500}, "FromClass"),
+                         opaque({"mtu": 9000, "vlan": 10, "queues": 2,
+                                 "allowed-macs": "52:54:00:00:00:01",
+                                 "storm-broadcast-pps": 1000})],
                         pod=pod, pod_claim="net1"))
     api.add_claim(claim("pending", uid_b, allocated=False))
     api.add_claim(claim("recreated", str(uuid.uuid4()), [("vhost", "port-1")]))
@@ -276,6 +278,21 @@ def run(g, binary, d, api):
     owner = s["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["uid"]) == (
         "Node", NODE, api.nodes[NODE]["metadata"]["uid"]), owner
+    # The watch (resync here: an hour): a slice deleted, or changed, behind the plugin's back is
+    # published again within seconds.
+    wait_for(lambda: api.watch_count() >= 1, "the plugin's ResourceSlice watch")
+    watches = [p_ for m, p_ in api.slice_requests() if "watch=true" in p_]
+    assert watches, api.slice_requests()
+    assert "fieldSelector=spec.nodeName%3Dnode-a%2Cspec.driver%3D" in watches[0], watches
+    slice_name = "node-a-vhostuser-rtvswitch-io"
+    api.delete_slice(slice_name)
+    wait_for(lambda: slice_name in api.slices, "the deleted slice published again", 10)
+    changed = json.loads(json.dumps(api.slices[slice_name]))
+    changed["spec"]["devices"] = changed["spec"]["devices"][:1]
+    api.add_slice(changed)
+    wait_for(lambda: len(api.slices[slice_name]["spec"]["devices"]) == 4,
+             "the changed slice published again", 10)
+    generation = api.slices[slice_name]["spec"]["pool"]["generation"]
 
     uid_gone = str(uuid.uuid4())
     claims = [("vms", "vm1-net1-x7k2p", uid_a), ("vms", "pending", uid_b),
@@ -322,14 +339,16 @@ def run(g, binary, d, api):
     # More devices: the slice is updated under the next pool generation.
     wait_for(lambda: len(api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["devices"]) == 6,
              "the updated slice")
-    assert api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["pool"]["generation"] == 2
+    assert api.slices["node-a-vhostuser-rtvswitch-io"]["spec"]["pool"]["generation"] == \
+        generation + 1
     # rtvswitch restarted without its state under a running plugin: the next resync (1 s)
     # puts the port back.
     sw.stop()
     sw.restart()
     wait_for(lambda: sw.rpc("port.list")["ports"], "the port restored by the resync", 10)
     check_prepared(sw, d, res[uid_a], uid_a, pod)
-    # A slice deleted behind the plugin's back comes back at the next resync.
+    # A slice deleted behind the plugin's back without a watch event (a watch that missed it)
+    # comes back at the next resync.
     with api.lock:
         del api.slices["node-a-vhostuser-rtvswitch-io"]
     wait_for(lambda: "node-a-vhostuser-rtvswitch-io" in api.slices, "the slice recreated", 10)

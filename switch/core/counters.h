@@ -71,12 +71,15 @@ enum PortCounter : unsigned {
       kNumPortCounters
 };
 
-// The first kNumPmdPortCounters port counters are the PMDs' (PortCounters' fields).
-inline constexpr unsigned kNumPmdPortCounters = 0
-#define RTVS_PORT_COUNTER_ONE(id, name, column, metric, help) +1
-    RTVS_PORT_PMD_COUNTERS(RTVS_PORT_COUNTER_ONE)
-#undef RTVS_PORT_COUNTER_ONE
-    ;
+// The first kNumPmdPortCounters port counters are the PMDs' (PortCounters' fields): the same
+// list counted in a scoped enum of its own.
+enum class PmdPortCounterCount : unsigned {
+#define RTVS_PORT_PMD_COUNTER_ENUM(id, name, column, metric, help) id,
+  RTVS_PORT_PMD_COUNTERS(RTVS_PORT_PMD_COUNTER_ENUM)
+#undef RTVS_PORT_PMD_COUNTER_ENUM
+      kCount
+};
+inline constexpr unsigned kNumPmdPortCounters = static_cast<unsigned>(PmdPortCounterCount::kCount);
 
 enum PmdCounter : unsigned {
 #define RTVS_PMD_COUNTER_ENUM(id, field, key, column, metric, help) id,

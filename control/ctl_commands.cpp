@@ -9,6 +9,7 @@
 #include <set>
 
 #include "switch/core/config.h"
+#include "switch/core/counters.h"
 #include "switch/core/drop_reasons.h"
 #include "switch/core/port_spec.h"
 #include "switch/protocol/jsonrpc.h"
@@ -77,6 +78,12 @@ std::string dropSum(const json& drops) {
   return std::to_string(sum);
 }
 
+// A counter's JSON key and column heading (counters.h).
+const char* key(PortCounter c) { return kPortCounterInfo[c].key; }
+const char* key(PmdCounter c) { return kPmdCounterInfo[c].key; }
+const char* column(PortCounter c) { return kPortCounterInfo[c].column; }
+const char* column(PmdCounter c) { return kPmdCounterInfo[c].column; }
+
 std::string keyValues(const std::vector<std::pair<std::string, std::string>>& kv) {
   size_t width = 0;
   for (const auto& [k, v] : kv) width = std::max(width, k.size());
@@ -108,11 +115,11 @@ std::string formatPortList(const json& r) {
       std::string where = field(p, "path");
       if (where == "-") where = field(p, "devargs");
       rows.push_back({field(p, "name"), field(p, "index"), field(p, "type"), field(p, "state"),
-                      field(p, "queues"), field(p, "mtu"), field(p, "rx_packets"),
-                      field(p, "tx_packets"), field(p, "drops"), where, externalIds(p)});
+                      field(p, "queues"), field(p, "mtu"), field(p, key(kRxPackets)),
+                      field(p, key(kTxPackets)), field(p, "drops"), where, externalIds(p)});
     }
-    out = formatTable({"NAME", "INDEX", "TYPE", "STATE", "QUEUES", "MTU", "RX-PKTS", "TX-PKTS",
-                       "DROPS", "PATH/DEVARGS", "EXTERNAL-IDS"},
+    out = formatTable({"NAME", "INDEX", "TYPE", "STATE", "QUEUES", "MTU", column(kRxPackets),
+                       column(kTxPackets), "DROPS", "PATH/DEVARGS", "EXTERNAL-IDS"},
                       "lrllrrrrrll", rows);
   }
   if (const json& u = member(r, "unrestored"); u.is_array() && !u.empty()) {
@@ -150,10 +157,11 @@ std::string formatPortShow(const json& p) {
   kv.emplace_back("rxqs", rxqs.empty() ? "not polled" : rxqs);
   const json& s = member(p, "stats");
   kv.emplace_back("link", field(s, "link"));
-  kv.emplace_back("rx", field(s, "rx_packets") + " packets, " + field(s, "rx_bytes") + " bytes");
-  kv.emplace_back("tx", field(s, "tx_packets") + " packets, " + field(s, "tx_bytes") + " bytes, " +
-                            field(s, "tx_retries") + " retries, " + field(s, "tx_deferred") +
-                            " deferred");
+  kv.emplace_back("rx",
+                  field(s, key(kRxPackets)) + " packets, " + field(s, key(kRxBytes)) + " bytes");
+  kv.emplace_back("tx", field(s, key(kTxPackets)) + " packets, " + field(s, key(kTxBytes)) +
+                            " bytes, " + field(s, key(kTxRetries)) + " retries, " +
+                            field(s, key(kTxDeferred)) + " deferred");
   const json& d = member(s, "drops");
   std::string reasons;
   for (const char* r : kDropReasonNames) {
@@ -182,7 +190,7 @@ std::string formatFdb(const json& r) {
   out += field(r, "count") + " entries, capacity " + field(r, "capacity") + ", aging " +
          withUnit(r, "aging_s", "s") + ", learn failed " + field(r, "learn_failed") +
          " (collisions " + field(r, "learn_collisions") + "), learn events dropped " +
-         field(r, "learn_events_dropped") + "\n";
+         field(r, key(kLearnRingFull)) + "\n";
   return out;
 }
 
@@ -192,8 +200,8 @@ std::string formatPmdShow(const json& r) {
   std::vector<std::vector<std::string>> rows, rxqs;
   std::string isolated;
   for (const auto& p : pmds) {
-    rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
-                    fixed1(p, "busy_pct", "%"), field(p, "rx_packets"),
+    rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, key(kIterations)),
+                    fixed1(p, "busy_pct", "%"), field(p, key(kRxPackets)),
                     fixed1(p, "busy_cycles_per_packet", "")});
     if (const json& q = member(p, "rxqs"); q.is_array()) {
       for (const auto& e : q) {
@@ -207,7 +215,8 @@ std::string formatPmdShow(const json& r) {
     }
   }
   std::string out = formatTable(
-      {"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY", "RX-PKTS", "CYCLES/PKT"}, "rrlrrrr", rows);
+      {"PMD", "CORE", "SCHED", column(kIterations), "BUSY", column(kRxPackets), "CYCLES/PKT"},
+      "rrlrrrr", rows);
   out += "\n";
   out += rxqs.empty() ? "no rx queues assigned\n"
                       : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);
@@ -228,23 +237,30 @@ std::string formatStats(const json& r) {
     std::vector<std::vector<std::string>> rows, drops;
     for (const auto& p : ports) {
       const json& d = member(p, "drops");
-      rows.push_back({field(p, "name"), field(p, "link"), field(p, "rx_packets"),
-                      field(p, "rx_bytes"), field(p, "tx_packets"), field(p, "tx_bytes"),
-                      field(p, "tx_retries"), field(p, "tx_deferred"), dropSum(d),
-                      field(p, "reconnects"), field(p, "guest_notifications")});
+      std::vector<std::string> cells{field(p, "name"), field(p, "link")};
+      for (unsigned c = 0; c < kNumPmdPortCounters; ++c) {
+        cells.push_back(field(p, key(static_cast<PortCounter>(c))));
+      }
+      cells.insert(cells.end(),
+                   {dropSum(d), field(p, "reconnects"), field(p, key(kGuestNotifications))});
+      rows.push_back(std::move(cells));
       std::vector<std::string> row{field(p, "name")};
       for (const char* reason : kDropReasonNames) row.push_back(field(d, reason));
       row.push_back(field(d, "learn_full"));
       drops.push_back(std::move(row));
     }
-    out += formatTable({"PORT", "LINK", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "TX-RETRIES",
-                        "TX-DEFERRED", "DROPS", "RECONNECTS", "GUEST-NOTIFS"},
-                       "llrrrrrrrrr", rows);
+    // The PMDs' port counters, the drops, reconnects, guest notifications.
+    std::vector<std::string> heads{"PORT", "LINK"};
+    for (unsigned c = 0; c < kNumPmdPortCounters; ++c) {
+      heads.emplace_back(column(static_cast<PortCounter>(c)));
+    }
+    heads.insert(heads.end(), {"DROPS", "RECONNECTS", column(kGuestNotifications)});
+    out += formatTable(heads, "ll" + std::string(heads.size() - 2, 'r'), rows);
     out += "\ndrops by reason (packets):\n";
-    std::vector<std::string> heads{"PORT"};
-    for (unsigned r = 0; r < kNumDropReasons; ++r) heads.push_back(dropReasonColumn(r));
-    heads.emplace_back("LEARN_FULL*");
-    out += formatTable(heads, "l" + std::string(heads.size() - 1, 'r'), drops);
+    std::vector<std::string> drop_heads{"PORT"};
+    for (unsigned r = 0; r < kNumDropReasons; ++r) drop_heads.push_back(dropReasonColumn(r));
+    drop_heads.emplace_back("LEARN_FULL*");
+    out += formatTable(drop_heads, "l" + std::string(drop_heads.size() - 1, 'r'), drops);
     out += "* not a drop: the source MAC was not learned (table full), the frame was forwarded\n";
   } else {
     out += "no ports\n";
@@ -332,10 +348,11 @@ std::string formatLatencyShow(const json& r) {
     rows.back().insert(rows.back().end(), {"", ""});
     rows.push_back(concat({"", "egress"}, summaryCells(member(p, "egress"))));
     rows.back().insert(rows.back().end(), {none ? "none" : field(p, "latency_budget_us"),
-                                           none ? "-" : field(p, "over_budget")});
+                                           none ? "-" : field(p, key(kOverBudget))});
   }
-  std::string out = formatTable(
-      concat(withSummaryHeaders({"PORT", "DIR"}), {"BUDGET", "OVER-BUDGET"}), "llrrrrrrrrrr", rows);
+  std::string out =
+      formatTable(concat(withSummaryHeaders({"PORT", "DIR"}), {"BUDGET", column(kOverBudget)}),
+                  "llrrrrrrrrrr", rows);
   out +=
       "times in µs: residence from the rx burst to the hand-off to the egress port, by ingress and "
       "egress port;\nthe budget (µs) applies on egress, OVER-BUDGET counts the packets above it\n";
@@ -358,16 +375,16 @@ std::string formatPmdPerf(const json& r) {
   for (const auto& p : pmds) {
     const json& stall = member(p, "longest_stall_ns");
     threads.push_back(
-        {field(p, "id"), field(p, "core"), field(p, "sched"), field(p, "iterations"),
+        {field(p, "id"), field(p, "core"), field(p, "sched"), field(p, key(kIterations)),
          fixed1(p, "busy_pct", "%"),
          stall.is_number() ? micros(stall.get<double>()) : field(p, "longest_stall_ns"),
          field(p, "longest_stall_at")});
     times.push_back(concat({field(p, "id"), "iteration"}, summaryCells(member(p, "iteration"))));
     times.push_back(concat({field(p, "id"), "poll gap"}, summaryCells(member(p, "poll_gap"))));
   }
-  std::string out =
-      formatTable({"PMD", "CORE", "SCHED", "ITERATIONS", "BUSY", "LONGEST-STALL", "STALL-AT"},
-                  "rrlrrrl", threads);
+  std::string out = formatTable(
+      {"PMD", "CORE", "SCHED", column(kIterations), "BUSY", "LONGEST-STALL", "STALL-AT"}, "rrlrrrl",
+      threads);
   out += "\n";
   out += formatTable(withSummaryHeaders({"PMD", "TIME"}), "rlrrrrrrrr", times);
   out +=

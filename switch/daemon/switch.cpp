@@ -69,26 +69,6 @@ int lscCallback(uint16_t port_id, rte_eth_event_type, void* arg, void*) {
 
 }  // namespace
 
-PortTotals PortTotals::minus(const PortTotals& b) const {
-  PortTotals r;
-  r.rx_packets = rx_packets - b.rx_packets;
-  r.rx_bytes = rx_bytes - b.rx_bytes;
-  r.tx_packets = tx_packets - b.tx_packets;
-  r.tx_bytes = tx_bytes - b.tx_bytes;
-  r.tx_retries = tx_retries - b.tx_retries;
-  r.tx_deferred = tx_deferred - b.tx_deferred;
-  r.guest_notifications = guest_notifications - b.guest_notifications;
-  r.over_budget = over_budget - b.over_budget;
-  for (unsigned i = 0; i < kNumDropReasons; ++i) r.drops[i] = drops[i] - b.drops[i];
-  return r;
-}
-
-uint64_t PortTotals::dropSum() const {
-  uint64_t s = 0;
-  for (uint64_t d : drops) s += d;
-  return s;
-}
-
 Switch::Switch(const Config& cfg)
     : cfg_(cfg),
       tsc_hz_(rte_get_tsc_hz()),
@@ -126,8 +106,6 @@ Switch::Switch(const Config& cfg)
     pmd_lcores_.push_back(lcore);
     lcore = rte_get_next_lcore(lcore, 1, 0);
   }
-  pmd_iter_base_.resize(n_pmds);
-  pmd_gap_base_.resize(n_pmds);
   current_ = std::make_unique<Snapshot>();
   snapshot_.store(current_.get(), std::memory_order_release);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -525,8 +503,8 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
   }
   rec->policy = std::make_shared<const PortPolicy>(spec.policy);
-  rec->baseline = totals(index);
-  latency(index, rec->lat_in_base, rec->lat_out_base);
+  stats_.clearPort(index, totals(index));
+  stats_.clearLatency(index);
   budget_seen_[index] = 0;
 
   bool up = false;
@@ -749,27 +727,16 @@ bool Switch::poll() {
 }
 
 PortTotals Switch::totals(uint16_t index) const {
-  PortTotals t;
-  for (const auto& pmd : pmds_) {
-    const PortCounters& c = pmd->stats().ports[index];
-    t.rx_packets += c.rx_packets.get();
-    t.rx_bytes += c.rx_bytes.get();
-    t.tx_packets += c.tx_packets.get();
-    t.tx_bytes += c.tx_bytes.get();
-    t.tx_retries += c.tx_retries.get();
-    t.tx_deferred += c.tx_deferred.get();
-    for (unsigned r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].get();
-    t.over_budget += pmd->stats().over_budget[index].get();
-  }
-  // The driver counts receive buffers it could not allocate (the pool ran dry).
+  PortTotals t = stats_.portSum(index);
   if (by_index_[index] != nullptr && by_index_[index]->vhost) {
-    t.guest_notifications = guestNotifications(*by_index_[index]);
+    t[kGuestNotifications] = guestNotifications(*by_index_[index]);
   } else if (by_index_[index] != nullptr) {
+    // The driver counts receive buffers it could not allocate (the pool ran dry).
     rte_eth_stats es{};
     if (rte_eth_stats_get(by_index_[index]->dp->port_id, &es) == 0) {
       t.drops[kDropNoMbuf] += es.rx_nombuf;
     }
-    t.guest_notifications = guestNotifications(*by_index_[index]);
+    t[kGuestNotifications] = guestNotifications(*by_index_[index]);
   }
   return t;
 }
@@ -790,15 +757,6 @@ uint64_t Switch::guestNotifications(const PortRec& p) const {
   if (raw < p.notif_raw) p.notif_before += p.notif_raw;  // a new guest connection restarted them
   p.notif_raw = raw;
   return p.notif_before + raw;
-}
-
-void Switch::latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const {
-  in = HistogramSnapshot();
-  out = HistogramSnapshot();
-  for (const auto& pmd : pmds_) {
-    pmd->stats().residence_in[index].addTo(in);
-    pmd->stats().residence_out[index].addTo(out);
-  }
 }
 
 }  // namespace rtvs

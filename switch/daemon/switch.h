@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "switch/core/config.h"
+#include "switch/core/counters.h"
 #include "switch/core/histogram.h"
 #include "switch/core/mac_table.h"
 #include "switch/core/port_spec.h"
@@ -24,6 +25,7 @@
 #include "switch/core/rxq_plan.h"
 #include "switch/core/socket_policy.h"
 #include "switch/daemon/state_file.h"
+#include "switch/daemon/stats_reader.h"
 #include "switch/dataplane/pmd.h"
 #include "switch/dataplane/snapshot.h"
 #include "switch/protocol/jsonrpc.h"
@@ -31,19 +33,6 @@
 namespace rtvs {
 
 class DpdkLog;
-
-// Port counters summed over PMDs.
-struct PortTotals {
-  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, tx_retries = 0;
-  uint64_t tx_deferred = 0;  // attempts put off: another PMD held the shared tx queue
-  // vhost ports: eventfd writes that woke the guest (the vhost library's per-virtqueue
-  // guest_notifications, both directions): each one a syscall on the PMD.
-  uint64_t guest_notifications = 0;
-  uint64_t drops[kNumDropReasons] = {};
-  uint64_t over_budget = 0;
-  PortTotals minus(const PortTotals& b) const;
-  uint64_t dropSum() const;
-};
 
 class Switch {
  public:
@@ -142,8 +131,6 @@ class Switch {
     // monotonic across them (control thread only).
     mutable uint64_t notif_raw = 0, notif_before = 0;
     std::vector<unsigned> rxq_pmd;  // PMD polling each rx queue
-    PortTotals baseline;
-    HistogramSnapshot lat_in_base, lat_out_base;
   };
 
   static constexpr unsigned kMoving = ~0u;  // rxq_pmd of a queue between two PMDs
@@ -177,6 +164,7 @@ class Switch {
   size_t drainLearnRings(bool discard_for_removed, uint16_t removed_index);
   // Sets each port's at_mac_limit flag from its learned-MAC count.
   void updateMacLimits();
+  // Port `index`'s counters since start: the PMDs' (stats_) and the vhost library's or driver's.
   PortTotals totals(uint16_t index) const;
   uint64_t guestNotifications(const PortRec& p) const;
   // A connected native vhost port's per-virtqueue statistics (vhost library, stats enabled):
@@ -187,8 +175,10 @@ class Switch {
   // Creates the vhost-user socket of a native vhost port (server or client). Throws RpcError.
   void startVhost(PortRec& rec, const std::string& path);
   void stopVhost(PortRec& rec);
-  PortTotals current(const PortRec& p) const { return totals(p.dp->index).minus(p.baseline); }
-  void latency(uint16_t index, HistogramSnapshot& in, HistogramSnapshot& out) const;
+  // Since the port's last stats.clear (or its creation).
+  PortTotals current(const PortRec& p) const {
+    return stats_.portSince(p.dp->index, totals(p.dp->index));
+  }
   nlohmann::json portSummary(const PortRec& p) const;
   nlohmann::json portObject(const PortRec& p) const;
   nlohmann::json portStats(const PortRec& p) const;
@@ -205,11 +195,12 @@ class Switch {
   uint64_t start_tsc_;
   double start_realtime_;
   rte_mempool* pool_ = nullptr;
-  rte_rcu_qsbr* rcu_ = nullptr;
-  MacTable macs_;
+  rte_rcu_qsbr* rcu_ = nullptr;  // dataplane: quiescent states, ctlplane: synchronize
+  MacTable macs_;                // dataplane: ro (entry ages: rw), ctlplane: rw (mac_table.h)
   uint64_t learn_failed_ = 0, learn_events_ = 0;
-  std::vector<std::unique_ptr<Pmd>> pmds_;
-  std::vector<rte_ring*> learn_rings_;
+  std::vector<std::unique_ptr<Pmd>> pmds_;  // their stats: dataplane: wo, ctlplane: ro
+  StatsReader stats_{pmds_};  // sums and clear-baselines of the PMDs' counters and histograms
+  std::vector<rte_ring*> learn_rings_;  // SP/SC: dataplane: enqueues, ctlplane: dequeues
   std::vector<unsigned> pmd_lcores_;
   bool pmds_running_ = false;
 
@@ -218,7 +209,7 @@ class Switch {
   std::map<uint16_t, PortRec*> by_port_id_;    // ethdev ports
   std::map<uint64_t, PortRec*> by_vhost_key_;  // native vhost ports
   uint64_t vhost_keys_ = 0;
-  std::atomic<const Snapshot*> snapshot_{nullptr};
+  std::atomic<const Snapshot*> snapshot_{nullptr};  // dataplane: ro, ctlplane: wo (publish)
   std::unique_ptr<Snapshot> current_;
   uint64_t generation_ = 0;
   uint32_t last_port_uid_ = 0;  // DpPort::uid of the last port added
@@ -228,24 +219,14 @@ class Switch {
   std::map<std::string, Unrestored> unrestored_;  // saved ports that could not be recreated
 
   int wake_fd_ = -1;
+  // Link and vhost events: DPDK's threads post (postLinkEvent, postVhostEvent), the control
+  // thread takes them, both under events_mu_ (no PMD involved).
   std::mutex events_mu_;
   std::vector<std::pair<uint16_t, bool>> events_;
   std::vector<std::pair<uint64_t, bool>> vhost_events_;
 
   uint64_t last_age_tsc_ = 0, last_link_poll_tsc_ = 0, last_budget_tsc_ = 0;
   std::array<uint64_t, kMaxPorts> budget_seen_{};
-  uint64_t pmd_busy_base_[kMaxPmds] = {}, pmd_idle_base_[kMaxPmds] = {};
-  uint64_t pmd_rx_base_[kMaxPmds] = {};
-  // rx queue busy cycles at the last stats.clear, per PMD, port index and queue.
-  std::vector<uint64_t> rxq_busy_base_ =
-      std::vector<uint64_t>(size_t{kMaxPmds} * kMaxPorts * kMaxPortQueues);
-  uint64_t& rxqBusyBase(unsigned pmd, unsigned port, unsigned queue) {
-    return rxq_busy_base_[(size_t{pmd} * kMaxPorts + port) * kMaxPortQueues + queue];
-  }
-  uint64_t rxqBusyBase(unsigned pmd, unsigned port, unsigned queue) const {
-    return rxq_busy_base_[(size_t{pmd} * kMaxPorts + port) * kMaxPortQueues + queue];
-  }
-  std::vector<HistogramSnapshot> pmd_iter_base_, pmd_gap_base_;
 };
 
 }  // namespace rtvs

@@ -6,6 +6,7 @@
 
 #include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/switch.h"
+#include "switch/protocol/counters_json.h"
 
 namespace rtvs {
 
@@ -15,13 +16,6 @@ namespace {
 
 double pct(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
-}
-
-// Frames this PMD received, on all its rx queues, since start (the counters only grow).
-uint64_t pmdRxPackets(const PmdStats& s) {
-  uint64_t n = 0;
-  for (const PortCounters& c : s.ports) n += c.rx_packets.get();
-  return n;
 }
 
 std::string optString(const json& params, const char* key) {
@@ -65,8 +59,8 @@ json Switch::portSummary(const PortRec& p) const {
           {"devargs", p.spec.devargs},
           {"queues", p.spec.queues},
           {"mtu", p.spec.mtu},
-          {"rx_packets", t.rx_packets},
-          {"tx_packets", t.tx_packets},
+          {kPortCounterInfo[kRxPackets].key, t[kRxPackets]},
+          {kPortCounterInfo[kTxPackets].key, t[kTxPackets]},
           {"drops", t.dropSum()},
           {"external_ids", json(p.external_ids)}};
 }
@@ -77,18 +71,12 @@ json Switch::portStats(const PortRec& p) const {
   for (unsigned r = 0; r < kNumDropReasons; ++r) drops[kDropReasonNames[r]] = t.drops[r];
   drops["learn_full"] = p.learn_full;
   drops["learn_limited"] = p.learn_limited;
-  return {{"name", p.spec.name},
-          {"rx_packets", t.rx_packets},
-          {"rx_bytes", t.rx_bytes},
-          {"tx_packets", t.tx_packets},
-          {"tx_bytes", t.tx_bytes},
-          {"tx_retries", t.tx_retries},
-          {"tx_deferred", t.tx_deferred},
-          {"drops", drops},
-          {"link", p.link_up ? "up" : "down"},
-          {"reconnects", p.reconnects},
-          {"over_budget", t.over_budget},
-          {"guest_notifications", t.guest_notifications}};
+  json o = {{"name", p.spec.name},
+            {"drops", drops},
+            {"link", p.link_up ? "up" : "down"},
+            {"reconnects", p.reconnects}};
+  portCountersJson(t, o);
+  return o;
 }
 
 json Switch::portObject(const PortRec& p) const {
@@ -112,27 +100,27 @@ json Switch::portObject(const PortRec& p) const {
 // counters while a guest is connected (they restart with each connection).
 json Switch::vhostXstats(const PortRec& p) const {
   const PortTotals t = current(p);
-  json a = json::array({{{"name", "rx_good_packets"}, {"value", t.rx_packets}},
-                        {{"name", "rx_good_bytes"}, {"value", t.rx_bytes}},
-                        {{"name", "tx_good_packets"}, {"value", t.tx_packets}},
-                        {{"name", "tx_good_bytes"}, {"value", t.tx_bytes}}});
+  json a = json::array({{{"name", "rx_good_packets"}, {"value", t[kRxPackets]}},
+                        {{"name", "rx_good_bytes"}, {"value", t[kRxBytes]}},
+                        {{"name", "tx_good_packets"}, {"value", t[kTxPackets]}},
+                        {{"name", "tx_good_bytes"}, {"value", t[kTxBytes]}}});
   for (const auto& [n, v] : vhostVringStats(p)) a.push_back({{"name", n}, {"value", v}});
   return json{{"name", p.spec.name}, {"ethdev", nullptr}, {"xstats", a}};
 }
 
 json Switch::portLatency(const PortRec& p, bool buckets) const {
   HistogramSnapshot in, out;
-  latency(p.dp->index, in, out);
-  const LatencySummary si = summarize(in.minus(p.lat_in_base), tsc_hz_);
-  const LatencySummary so = summarize(out.minus(p.lat_out_base), tsc_hz_);
+  stats_.latencySince(p.dp->index, in, out);
+  const LatencySummary si = summarize(in, tsc_hz_);
+  const LatencySummary so = summarize(out, tsc_hz_);
   json o = {{"name", p.spec.name},
             {"ingress", json(si)},
             {"egress", json(so)},
             {"latency_budget_us", p.spec.latency_budget_us},
-            {"over_budget", current(p).over_budget}};
+            {kPortCounterInfo[kOverBudget].key, current(p)[kOverBudget]}};
   if (buckets) {
-    o["ingress_buckets"] = bucketsToJson(in.minus(p.lat_in_base), tsc_hz_);
-    o["egress_buckets"] = bucketsToJson(out.minus(p.lat_out_base), tsc_hz_);
+    o["ingress_buckets"] = bucketsToJson(in, tsc_hz_);
+    o["egress_buckets"] = bucketsToJson(out, tsc_hz_);
   }
   return o;
 }
@@ -140,22 +128,16 @@ json Switch::portLatency(const PortRec& p, bool buckets) const {
 json Switch::pmdObject(const Pmd& pmd) const {
   const PmdStats& s = pmd.stats();
   const unsigned id = pmd.id();
-  const uint64_t busy = s.busy_cycles.get() - pmd_busy_base_[id];
-  const uint64_t idle = s.idle_cycles.get() - pmd_idle_base_[id];
-  const uint64_t rx = pmdRxPackets(s) - pmd_rx_base_[id];
+  const uint64_t busy = stats_.busyCycles(pmd);
+  const uint64_t idle = stats_.idleCycles(pmd);
+  const uint64_t rx = stats_.rxPackets(pmd);
   // Cycles per packet count only the non-empty polls, from rx burst to the end of its tx
   // bursts (as testpmd's --record-core-cycles): what forwarding costs, without idle polling.
-  uint64_t rxq_busy = 0;
-  for (unsigned port = 0; port < kMaxPorts; ++port) {
-    for (unsigned q = 0; q < kMaxPortQueues; ++q) {
-      rxq_busy += s.rxq_busy_cycles[port][q].get() - rxqBusyBase(id, port, q);
-    }
-  }
+  const uint64_t rxq_busy = stats_.rxqBusyCycles(pmd);
   json rxqs = json::array();
   bool isolated = false;
   for (const RxqRef& q : snapshot_.load(std::memory_order_acquire)->rxqs[id]) {
-    const uint64_t qb =
-        s.rxq_busy_cycles[q.port->index][q.queue].get() - rxqBusyBase(id, q.port->index, q.queue);
+    const uint64_t qb = stats_.rxqBusyCycles(pmd, q.port->index, q.queue);
     const PortRec* rec = by_index_[q.port->index];
     const bool pinned =
         rec != nullptr && std::any_of(rec->spec.rxq_affinity.begin(), rec->spec.rxq_affinity.end(),
@@ -170,29 +152,25 @@ json Switch::pmdObject(const Pmd& pmd) const {
   if (cfg_.pmd_priority > 0 && pmd.priorityError() == 0) {
     sched = "SCHED_FIFO:" + std::to_string(cfg_.pmd_priority);
   }
-  return {{"id", id},
-          {"core", pmd.core()},
-          {"sched", sched},
-          {"isolated", isolated},
-          {"iterations", s.iterations.get()},
-          {"busy_pct", pct(busy, busy + idle)},
-          {"rx_packets", rx},
-          {"busy_cycles_per_packet", rx ? static_cast<double>(rxq_busy) / rx : 0.0},
-          {"learn_events", s.learn_posted.get()},
-          {"learn_events_dropped", s.learn_ring_full.get()},
-          {"vlan_copies", s.vlan_copies.get()},
-          {"rxqs", rxqs}};
+  uint64_t counters[kNumPmdCounters];
+  for (unsigned c = 0; c < kNumPmdCounters; ++c) counters[c] = (s.*kPmdCounterField[c]).get();
+  json o = {{"id", id},
+            {"core", pmd.core()},
+            {"sched", sched},
+            {"isolated", isolated},
+            {"busy_pct", pct(busy, busy + idle)},
+            {kPortCounterInfo[kRxPackets].key, rx},
+            {"busy_cycles_per_packet", rx ? static_cast<double>(rxq_busy) / rx : 0.0},
+            {"rxqs", rxqs}};
+  pmdCountersJson(counters, o);
+  return o;
 }
 
 json Switch::pmdPerf(const Pmd& pmd) const {
   const PmdStats& s = pmd.stats();
-  const unsigned id = pmd.id();
-  HistogramSnapshot iter, gap;
-  s.iteration.addTo(iter);
-  s.poll_gap.addTo(gap);
   json o = pmdObject(pmd);
-  o["iteration"] = json(summarize(iter.minus(pmd_iter_base_[id]), tsc_hz_));
-  o["poll_gap"] = json(summarize(gap.minus(pmd_gap_base_[id]), tsc_hz_));
+  o["iteration"] = json(summarize(stats_.iteration(pmd), tsc_hz_));
+  o["poll_gap"] = json(summarize(stats_.pollGap(pmd), tsc_hz_));
   const uint64_t longest = s.longest_gap.get();
   const uint64_t at = s.longest_gap_tsc.get();
   o["longest_stall_ns"] = static_cast<uint64_t>(static_cast<double>(longest) * 1e9 / tsc_hz_);
@@ -279,7 +257,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
                     {"capacity", macs_.maxEntries()},
                     {"learn_failed", learn_failed_},
                     {"learn_collisions", macs_.probeRefusals()},
-                    {"learn_events_dropped",
+                    {kPmdCounterInfo[kLearnRingFull].key,
                      [this] {
                        uint64_t n = 0;
                        for (const auto& p : pmds_) n += p->stats().learn_ring_full.get();
@@ -317,22 +295,13 @@ void Switch::registerMethods(RpcDispatcher& d) {
           json names = json::array();
           const bool all = optString(params, "port").empty();
           for (PortRec* p : selectPorts(params)) {
-            p->baseline = totals(p->dp->index);
+            stats_.clearPort(p->dp->index, totals(p->dp->index));
             p->learn_full = 0;
             p->learn_limited = 0;
             names.push_back(p->spec.name);
           }
           if (all) {
-            for (const auto& p : pmds_) {
-              pmd_busy_base_[p->id()] = p->stats().busy_cycles.get();
-              pmd_idle_base_[p->id()] = p->stats().idle_cycles.get();
-              pmd_rx_base_[p->id()] = pmdRxPackets(p->stats());
-              for (unsigned port = 0; port < kMaxPorts; ++port) {
-                for (unsigned q = 0; q < kMaxPortQueues; ++q) {
-                  rxqBusyBase(p->id(), port, q) = p->stats().rxq_busy_cycles[port][q].get();
-                }
-              }
-            }
+            for (const auto& p : pmds_) stats_.clearPmd(*p);
           }
           return json{{"cleared", names}};
         });
@@ -347,16 +316,11 @@ void Switch::registerMethods(RpcDispatcher& d) {
     json names = json::array();
     const bool all = optString(params, "port").empty();
     for (PortRec* p : selectPorts(params)) {
-      latency(p->dp->index, p->lat_in_base, p->lat_out_base);
+      stats_.clearLatency(p->dp->index);
       names.push_back(p->spec.name);
     }
     if (all) {
-      for (const auto& p : pmds_) {
-        pmd_iter_base_[p->id()] = HistogramSnapshot();
-        pmd_gap_base_[p->id()] = HistogramSnapshot();
-        p->stats().iteration.addTo(pmd_iter_base_[p->id()]);
-        p->stats().poll_gap.addTo(pmd_gap_base_[p->id()]);
-      }
+      for (const auto& p : pmds_) stats_.clearPmdLatency(*p);
     }
     return json{{"cleared", names}};
   });

@@ -2,6 +2,7 @@
 #include <rte_ethdev.h>
 #include <rte_version.h>
 
+#include "switch/core/counter_metrics.h"
 #include "switch/core/metrics.h"
 #include "switch/daemon/dpdk_log.h"
 #include "switch/daemon/switch.h"
@@ -21,31 +22,9 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
 }  // namespace
 
 std::string Switch::renderMetrics() const {
-  auto rx_p = family("rtvswitch_port_rx_packets_total", "Frames received on the port.",
-                     MetricType::kCounter);
-  auto rx_b =
-      family("rtvswitch_port_rx_bytes_total", "Bytes received on the port.", MetricType::kCounter);
-  auto tx_p = family("rtvswitch_port_tx_packets_total", "Frames handed to the port for sending.",
-                     MetricType::kCounter);
-  auto tx_b = family("rtvswitch_port_tx_bytes_total", "Bytes handed to the port for sending.",
-                     MetricType::kCounter);
-  auto retries = family("rtvswitch_port_tx_retries_total",
-                        "Transmit attempts that offered again frames an earlier attempt on the "
-                        "full egress queue left in a PMD's tx buffer.",
-                        MetricType::kCounter);
-  auto deferred = family("rtvswitch_port_tx_deferred_total",
-                         "Transmit attempts put off to the next PMD iteration because another PMD "
-                         "held the shared tx queue.",
-                         MetricType::kCounter);
-  auto notifications = family("rtvswitch_port_guest_notifications_total",
-                              "Guest notifications (eventfd writes by the PMD that wake an "
-                              "interrupt-driven guest) on a vhost port.",
-                              MetricType::kCounter);
+  std::vector<MetricFamily> port = counterFamilies(kPortCounterInfo);
   auto drops = family("rtvswitch_port_dropped_packets_total", "Frames dropped, by reason.",
                       MetricType::kCounter);
-  auto over = family("rtvswitch_port_over_budget_packets_total",
-                     "Frames whose residence time exceeded the port's latency budget.",
-                     MetricType::kCounter);
   auto link =
       family("rtvswitch_port_link_up", "1 when the port's link is up, else 0.", MetricType::kGauge);
   auto reconnects =
@@ -63,53 +42,37 @@ std::string Switch::renderMetrics() const {
     info.samples.push_back({portInfoLabels(name, p->external_ids), 1.0});
     const PortTotals t = current(*p);
     const MetricLabels l = {{"port", name}};
-    rx_p.samples.push_back({l, static_cast<double>(t.rx_packets)});
-    rx_b.samples.push_back({l, static_cast<double>(t.rx_bytes)});
-    tx_p.samples.push_back({l, static_cast<double>(t.tx_packets)});
-    tx_b.samples.push_back({l, static_cast<double>(t.tx_bytes)});
-    retries.samples.push_back({l, static_cast<double>(t.tx_retries)});
-    deferred.samples.push_back({l, static_cast<double>(t.tx_deferred)});
-    notifications.samples.push_back({l, static_cast<double>(t.guest_notifications)});
+    addCounterSamples(port, l, t.n);
     for (unsigned r = 0; r < kNumDropReasons; ++r) {
       drops.samples.push_back(
           {{{"port", name}, {"reason", kDropReasonNames[r]}}, static_cast<double>(t.drops[r])});
     }
-    over.samples.push_back({l, static_cast<double>(t.over_budget)});
     link.samples.push_back({l, p->link_up ? 1.0 : 0.0});
     reconnects.samples.push_back({l, static_cast<double>(p->reconnects)});
     HistogramSnapshot in, out;
-    latency(p->dp->index, in, out);
-    residence.histograms.push_back(
-        {{{"port", name}, {"direction", "ingress"}}, in.minus(p->lat_in_base), tsc_hz_});
-    residence.histograms.push_back(
-        {{{"port", name}, {"direction", "egress"}}, out.minus(p->lat_out_base), tsc_hz_});
+    stats_.latencySince(p->dp->index, in, out);
+    residence.histograms.push_back({{{"port", name}, {"direction", "ingress"}}, in, tsc_hz_});
+    residence.histograms.push_back({{{"port", name}, {"direction", "egress"}}, out, tsc_hz_});
   }
 
-  auto busy =
-      family("rtvswitch_pmd_busy_seconds_total",
-             "Time the PMD spent in iterations that received frames.", MetricType::kCounter);
-  auto idle =
-      family("rtvswitch_pmd_idle_seconds_total",
-             "Time the PMD spent in iterations that received nothing.", MetricType::kCounter);
+  std::vector<MetricFamily> pmd_counters = counterFamilies(kPmdCounterInfo);
   auto iter = family("rtvswitch_pmd_iteration_time_seconds", "Wall time of one PMD loop iteration.",
                      MetricType::kHistogram);
   auto gap = family("rtvswitch_pmd_poll_gap_seconds",
                     "Time between two polls of the same rx queue.", MetricType::kHistogram);
-  auto stall = family("rtvswitch_pmd_longest_stall_seconds", "Longest poll gap seen since start.",
-                      MetricType::kGauge);
   const double hz = static_cast<double>(tsc_hz_);
   for (const auto& pmd : pmds_) {
     const PmdStats& s = pmd->stats();
     const MetricLabels l = {{"pmd", std::to_string(pmd->id())},
                             {"core", std::to_string(pmd->core())}};
-    busy.samples.push_back({l, static_cast<double>(s.busy_cycles.get()) / hz});
-    idle.samples.push_back({l, static_cast<double>(s.idle_cycles.get()) / hz});
+    uint64_t counters[kNumPmdCounters];
+    for (unsigned c = 0; c < kNumPmdCounters; ++c) counters[c] = (s.*kPmdCounterField[c]).get();
+    addCounterSamples(pmd_counters, l, counters, hz);
     HistogramSnapshot hi, hg;
     s.iteration.addTo(hi);
     s.poll_gap.addTo(hg);
     iter.histograms.push_back({l, hi, tsc_hz_});
     gap.histograms.push_back({l, hg, tsc_hz_});
-    stall.samples.push_back({l, static_cast<double>(s.longest_gap.get()) / hz});
   }
 
   auto fdb = family("rtvswitch_fdb_learned_mac_entries", "MAC addresses in the table.",
@@ -155,11 +118,18 @@ std::string Switch::renderMetrics() const {
                       MetricType::kGauge);
   build.samples.push_back({{{"version", RTVS_VERSION}, {"dpdk", rte_version()}}, 1.0});
 
-  return renderPrometheus({build,       info,      rx_p,           rx_b,           tx_p,  tx_b,
-                           retries,     deferred,  notifications,  drops,          over,  link,
-                           reconnects,  residence, busy,           idle,           iter,  gap,
-                           stall,       fdb,       fdb_failed,     fdb_collisions, mbufs, log_lines,
-                           log_dropped, degraded,  degraded_reason});
+  // Each counter list's families in list order, with the others placed among them as ever.
+  std::vector<MetricFamily> all{build, info};
+  appendFamilies(all, port, 0, kOverBudget);  // rx_packets .. guest_notifications
+  all.push_back(std::move(drops));
+  appendFamilies(all, port, kOverBudget, kNumPortCounters);
+  all.insert(all.end(), {link, reconnects, residence});
+  appendFamilies(all, pmd_counters, 0, kLongestGap);  // busy, idle
+  all.insert(all.end(), {iter, gap});
+  appendFamilies(all, pmd_counters, kLongestGap, kNumPmdCounters);  // longest stall
+  all.insert(all.end(), {fdb, fdb_failed, fdb_collisions, mbufs, log_lines, log_dropped, degraded,
+                         degraded_reason});
+  return renderPrometheus(all);
 }
 
 }  // namespace rtvs

@@ -21,7 +21,7 @@ namespace rtvs {
 // destroy_device callback sets -1 and waits for an RCU grace period before it returns, so no PMD
 // uses a vid the library has released.
 struct VhostDev {
-  std::atomic<int> vid{-1};
+  std::atomic<int> vid{-1};     // dataplane: ro, ctlplane: ro, vhost callbacks: wo
   rte_mempool* pool = nullptr;  // receive buffers (dequeue)
 };
 
@@ -48,13 +48,12 @@ struct DpPort {
   // NIC ports: like OVS, frames go to the driver whatever link state it reports (some devices,
   // e.g. a tap moved to another network namespace, cannot report it).
   bool gate_on_link = true;
-  std::atomic<bool> link_up{false};
-  // The port has learned its mac-limit MACs: frames from other sources drop (dataplane: ro,
-  // ctlplane: wo).
-  std::atomic<bool> at_mac_limit{false};
+  std::atomic<bool> link_up{false};  // dataplane: ro, ctlplane: wo
+  // The port has learned its mac-limit MACs: frames from other sources drop.
+  std::atomic<bool> at_mac_limit{false};  // dataplane: ro, ctlplane: wo
   // kMaxPortQueues locks, owned by the control thread's port record: a port whose settings change
   // at run time gets a new DpPort, and both versions must take the same locks while PMDs move
-  // from the old snapshot to the new one.
+  // from the old snapshot to the new one. dataplane: rw (trylock), ctlplane: none.
   rte_spinlock_t* txq_lock = nullptr;
   std::string name;
 

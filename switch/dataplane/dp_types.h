@@ -1,11 +1,12 @@
 #pragma once
 // runs on a PMD thread: no locks, syscalls, allocation or logging
-// Limits and per-PMD counters shared by the dataplane and the control thread that reads them.
+// Limits and per-PMD counters shared by the dataplane and the control thread that reads them
+// (counters: dataplane: wo, ctlplane: ro).
 
 #include <atomic>
 #include <cstdint>
 
-#include "switch/core/drop_reasons.h"  // DropReason, kNumDropReasons
+#include "switch/core/counters.h"  // RTVS_PORT_PMD_COUNTERS, DropReason, kNumDropReasons
 
 namespace rtvs {
 
@@ -29,13 +30,21 @@ struct Counter {
   uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
 };
 
-// One PMD's counters for one switch port. Rx-side drops (runt, hairpin) count on the ingress port,
-// tx-side drops on the egress port. tx_retries: transmit attempts that offered frames again which
-// an earlier attempt had left in the PMD's tx buffer; tx_deferred: attempts not made because
-// another PMD held the shared tx queue (the frames waited in the buffer).
+// One PMD's counters for one switch port (the fields of RTVS_PORT_PMD_COUNTERS, counters.h, then
+// the drops by reason): dataplane: wo (the owning PMD), ctlplane: ro. Rx-side drops (runt,
+// hairpin) count on the ingress port, tx-side drops on the egress port.
 struct alignas(64) PortCounters {
-  Counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_retries, tx_deferred;
+#define RTVS_PORT_COUNTER_FIELD(id, name, column, metric, help) Counter name;
+  RTVS_PORT_PMD_COUNTERS(RTVS_PORT_COUNTER_FIELD)
+#undef RTVS_PORT_COUNTER_FIELD
   Counter drops[kNumDropReasons];
+};
+
+// A reader's way to the field of each of the PMDs' port counters, by PortCounter.
+inline constexpr Counter PortCounters::*kPortCounterField[kNumPmdPortCounters] = {
+#define RTVS_PORT_COUNTER_MEMBER(id, name, column, metric, help) &PortCounters::name,
+    RTVS_PORT_PMD_COUNTERS(RTVS_PORT_COUNTER_MEMBER)
+#undef RTVS_PORT_COUNTER_MEMBER
 };
 
 }  // namespace rtvs

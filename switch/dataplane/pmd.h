@@ -22,21 +22,29 @@ struct rte_mbuf;
 
 namespace rtvs {
 
+// One PMD's counters and histograms: dataplane: wo (the PMD only), ctlplane: ro (readers sum
+// them across PMDs and keep the baselines of "clear", StatsReader).
 struct PmdStats {
   PortCounters ports[kMaxPorts];
-  Counter iterations, busy_cycles, idle_cycles;
-  Counter learn_posted, learn_ring_full;
-  // Flooded frames whose egress ports wanted both tagged and untagged copies: one mbuf copy each.
-  Counter vlan_copies;
+  // The PMD's own counters (RTVS_PMD_COUNTERS, counters.h).
+#define RTVS_PMD_COUNTER_FIELD(id, field, key, column, metric, help) Counter field;
+  RTVS_PMD_COUNTERS(RTVS_PMD_COUNTER_FIELD)
+#undef RTVS_PMD_COUNTER_FIELD
   Counter rxq_busy_cycles[kMaxPorts][kMaxPortQueues];
   Counter over_budget[kMaxPorts];        // packets whose residence exceeded the egress budget
   Counter worst_over_budget[kMaxPorts];  // largest residence over budget, ticks
-  Counter longest_gap, longest_gap_tsc;  // longest poll gap (ticks) and the TSC at its end
   // Residence time (rx burst stamp to handing to the egress port), by ingress and egress port.
   Histogram residence_in[kMaxPorts];
   Histogram residence_out[kMaxPorts];
   Histogram iteration;  // wall time of one loop iteration
   Histogram poll_gap;   // time between two polls of the same queue
+};
+
+// A reader's way to each of the PMD's own counters, by PmdCounter.
+inline constexpr Counter PmdStats::*kPmdCounterField[kNumPmdCounters] = {
+#define RTVS_PMD_COUNTER_MEMBER(id, field, key, column, metric, help) &PmdStats::field,
+    RTVS_PMD_COUNTERS(RTVS_PMD_COUNTER_MEMBER)
+#undef RTVS_PMD_COUNTER_MEMBER
 };
 
 // A learn event on the PMD → control ring (an rte_ring of 16-byte elements).
@@ -50,10 +58,11 @@ static_assert(sizeof(LearnEvent) == 16);
 
 class Pmd {
  public:
+  // What the PMDs share with the control thread; the pointers themselves never change.
   struct Shared {
-    const std::atomic<const Snapshot*>* snapshot;
-    MacTable* macs;
-    rte_rcu_qsbr* rcu;
+    const std::atomic<const Snapshot*>* snapshot;  // dataplane: ro, ctlplane: wo (publish)
+    MacTable* macs;     // entries: dataplane: ro (entry ages: rw), ctlplane: rw (mac_table.h)
+    rte_rcu_qsbr* rcu;  // dataplane: quiescent states, ctlplane: synchronize
     uint64_t tsc_hz;
     bool accounting;  // record residence, iteration and poll-gap histograms
   };
@@ -67,8 +76,9 @@ class Pmd {
   unsigned core() const noexcept { return core_; }
   const PmdStats& stats() const noexcept { return *stats_; }
   rte_ring* learnRing() const noexcept { return learn_ring_; }
-  // Set by the thread itself when it starts: 0 or the errno of applying SCHED_FIFO.
+  // Before launch, on the control thread: the SCHED_FIFO priority the thread applies (0: none).
   void setPriority(int prio) noexcept { priority_ = prio; }
+  // Set by the thread itself when it starts: 0 or the errno of applying SCHED_FIFO.
   int priorityError() const noexcept { return prio_error_.load(std::memory_order_acquire); }
   bool started() const noexcept { return started_.load(std::memory_order_acquire); }
 
@@ -102,11 +112,12 @@ class Pmd {
 
   const unsigned id_, core_;
   const Shared shared_;
-  rte_ring* const learn_ring_;
-  std::unique_ptr<PmdStats> stats_;
-  std::atomic<bool> stop_{false}, started_{false};
-  std::atomic<int> prio_error_{0};
-  int priority_ = 0;
+  rte_ring* const learn_ring_;        // SP/SC: dataplane: enqueues, ctlplane: dequeues
+  std::unique_ptr<PmdStats> stats_;   // dataplane: wo, ctlplane: ro
+  std::atomic<bool> stop_{false};     // dataplane: ro, ctlplane: wo
+  std::atomic<bool> started_{false};  // dataplane: wo, ctlplane: ro
+  std::atomic<int> prio_error_{0};    // dataplane: wo, ctlplane: ro
+  int priority_ = 0;                  // ctlplane: wo before launch, dataplane: ro
 
   // PMD-private working state.
   // The frames for one egress port, oldest first, each with its rx burst's TSC (residence time

@@ -285,11 +285,12 @@ TEST(CtlFormat, Fdb) {
 
 TEST(CtlFormat, PmdShow) {
   json r = json::parse(R"({"pmds": [
-    {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 123456789, "busy_pct": 12.34,
-     "rx_packets": 5000000, "busy_cycles_per_packet": 98.76,
-     "rxqs": [{"port": "vm1", "queue": 0, "busy_pct": 10.0},
-              {"port": "uplink0", "queue": 1, "busy_pct": 2.345}]},
-    {"id": 1, "core": 3, "sched": "SCHED_FIFO:50", "iterations": 5, "busy_pct": 0,
+    {"id": 0, "core": 1, "numa": 0, "sched": "SCHED_OTHER", "iterations": 123456789,
+     "busy_pct": 12.34, "rx_packets": 5000000, "busy_cycles_per_packet": 98.76,
+     "rxqs": [{"port": "vm1", "queue": 0, "numa": 0, "busy_pct": 10.0},
+              {"port": "uplink0", "queue": 1, "numa": 1, "busy_pct": 2.345},
+              {"port": "vm2", "queue": 0, "numa": null, "busy_pct": 0}]},
+    {"id": 1, "core": 3, "numa": 1, "sched": "SCHED_FIFO:50", "iterations": 5, "busy_pct": 0,
      "rx_packets": 0, "busy_cycles_per_packet": 0, "rxqs": []}]})");
   EXPECT_EQ(formatResult("pmd show", r),
             "PMD  CORE  SCHED          ITERATIONS    BUSY  RX-PKTS  CYCLES/PKT\n"

@@ -270,7 +270,7 @@ cores (each has its own packet pool and PMD statistics there) and of its houseke
         .doc = R"(
 The most hugepage memory in MiB (0..65536; 0 = no limit) the switch may take on each NUMA node
 it uses (EAL --socket-limit; never below memory-mb), so that it leaves the rest of the node's
-hugepages to the guests. Not with no-huge.)",
+hugepages to the guests. Ignored with no-huge.)",
     },
     {
         .name = "no-huge",

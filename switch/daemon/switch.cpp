@@ -125,7 +125,7 @@ Switch::Switch(const Config& cfg)
     const std::string name = "rtvs_mbufs_n" + std::to_string(node < 0 ? 0 : node);
     rte_mempool* pool = rte_pktmbuf_pool_create_by_ops(name.c_str(), cfg_.mbufs, kPoolCache, 0,
                                                        RTE_MBUF_DEFAULT_BUF_SIZE, node, kPoolOps);
-    if (pool == nullptr && node != SOCKET_ID_ANY) {
+    if (pool == nullptr && node != SOCKET_ID_ANY && rte_socket_count() > 1) {
       // No DPDK memory on that node (no hugepages there, or --no-huge): anywhere rather than not.
       spdlog::warn("numa node {}: cannot create its mbuf pool there ({}), using any node's memory",
                    node, rte_strerror(rte_errno));

@@ -71,6 +71,15 @@ bool staleSocket(const std::string& path) {
   return refused;
 }
 
+// The PMD of each of `port`'s `queues` rx queues in `plan`.
+std::vector<unsigned> pmdsOf(const std::vector<RxqSlot>& plan, uint32_t port, uint16_t queues) {
+  std::vector<unsigned> pmd(queues, 0);
+  for (const RxqSlot& slot : plan) {
+    if (slot.port == port && slot.queue < queues) pmd[slot.queue] = slot.pmd;
+  }
+  return pmd;
+}
+
 int lscCallback(uint16_t port_id, rte_eth_event_type, void* arg, void*) {
   rte_eth_link link{};
   rte_eth_link_get_nowait(port_id, &link);
@@ -472,8 +481,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
 
-  // Checks rxq-affinity first; a NIC's queues are placed again once its node is known.
-  std::vector<RxqSlot> planned = planFor(index, spec, true, -1);
+  std::vector<RxqSlot> planned = planFor(index, spec, true);  // checks rxq-affinity first
 
   auto rec = std::make_unique<PortRec>();
   rec->spec = spec;
@@ -551,15 +559,10 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     int rc = rte_eth_dev_configure(port_id, spec.queues, spec.queues, &conf);
     if (rc != 0) throw fail(std::string("cannot configure: ") + rte_strerror(-rc));
     const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
-    // Its queues go to PMDs on its node when there are any there; each rx queue fills from the
-    // pool of the node of the PMD that polls it (a queue that later moves to another node, only
-    // when its own has no PMD left for it, keeps that pool).
+    // Placed again on its node's PMDs; rx queues fill from their PMD's node's pool (api.md).
     rec->numa = rte_eth_dev_socket_id(port_id);
     planned = planFor(index, spec, true, rec->numa);
-    std::vector<unsigned> rx_pmd(spec.queues, 0);
-    for (const RxqSlot& slot : planned) {
-      if (slot.port == index) rx_pmd[slot.queue] = slot.pmd;
-    }
+    const std::vector<unsigned> rx_pmd = pmdsOf(planned, index, spec.queues);
     for (uint16_t q = 0; q < spec.queues; ++q) {
       rte_eth_rxconf rxconf = info.default_rxconf;
       rxconf.offloads = conf.rxmode.offloads;
@@ -594,9 +597,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
 
   // Each rx queue goes to its pinned PMD or to the PMD that polls the fewest queues now (queues
   // of other ports that leave a PMD the new pins isolate move after the port is published).
-  for (const RxqSlot& slot : planned) {
-    if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
-  }
+  rec->rxq_pmd = pmdsOf(planned, index, spec.queues);
   rec->policy = std::make_shared<const PortPolicy>(spec.policy);
   rec->baseline = totals(index);
   latency(index, rec->lat_in_base, rec->lat_out_base);

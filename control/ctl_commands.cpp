@@ -155,6 +155,7 @@ std::string formatPortShow(const json& p) {
     }
   }
   kv.emplace_back("rxqs", rxqs.empty() ? "not polled" : rxqs);
+  kv.emplace_back("numa", field(p, "numa"));  // device or guest memory node, "-" unknown
   const json& s = member(p, "stats");
   kv.emplace_back("link", field(s, "link"));
   kv.emplace_back("rx",
@@ -200,26 +201,32 @@ std::string formatPmdShow(const json& r) {
   std::vector<std::vector<std::string>> rows, rxqs;
   std::string isolated;
   for (const auto& p : pmds) {
-    rows.push_back({field(p, "id"), field(p, "core"), field(p, "sched"), field(p, key(kIterations)),
-                    fixed1(p, "busy_pct", "%"), field(p, key(kRxPackets)),
-                    fixed1(p, "busy_cycles_per_packet", "")});
+    rows.push_back({field(p, "id"), field(p, "core"), field(p, "numa"), field(p, "sched"),
+                    field(p, key(kIterations)), fixed1(p, "busy_pct", "%"),
+                    field(p, key(kRxPackets)), fixed1(p, "busy_cycles_per_packet", "")});
     if (const json& q = member(p, "rxqs"); q.is_array()) {
       for (const auto& e : q) {
         const bool pinned = member(e, "pinned").is_boolean() && member(e, "pinned").get<bool>();
-        rxqs.push_back({field(p, "id"), field(e, "port"),
-                        field(e, "queue") + (pinned ? " pinned" : ""), fixed1(e, "busy_pct", "%")});
+        // A queue whose port is on another node than its PMD (no PMD free on the port's node, or
+        // pinned there) is marked: every frame crosses the interconnect.
+        const json& qn = member(e, "numa");
+        const bool cross = qn.is_number_integer() && member(p, "numa").is_number_integer() &&
+                           qn.get<int64_t>() != member(p, "numa").get<int64_t>();
+        rxqs.push_back(
+            {field(p, "id"), field(e, "port"), field(e, "queue") + (pinned ? " pinned" : ""),
+             field(e, "numa") + (cross ? " cross-numa" : ""), fixed1(e, "busy_pct", "%")});
       }
     }
     if (member(p, "isolated").is_boolean() && member(p, "isolated").get<bool>()) {
       isolated += (isolated.empty() ? "" : ", ") + field(p, "id");
     }
   }
-  std::string out = formatTable(
-      {"PMD", "CORE", "SCHED", column(kIterations), "BUSY", column(kRxPackets), "CYCLES/PKT"},
-      "rrlrrrr", rows);
+  std::string out = formatTable({"PMD", "CORE", "NUMA", "SCHED", column(kIterations), "BUSY",
+                                 column(kRxPackets), "CYCLES/PKT"},
+                                "rrrlrrrr", rows);
   out += "\n";
   out += rxqs.empty() ? "no rx queues assigned\n"
-                      : formatTable({"PMD", "PORT", "QUEUE", "BUSY"}, "rlrr", rxqs);
+                      : formatTable({"PMD", "PORT", "QUEUE", "NUMA", "BUSY"}, "rlrrr", rxqs);
   if (!isolated.empty()) {
     out += "isolated (rxq-affinity, only pinned queues): pmd " + isolated + "\n";
   }

@@ -28,6 +28,7 @@ struct Config {
   std::string state_file = "/var/lib/rtvswitch/ports.json";     // "state-file"; "" = no state
   std::string control_socket = "/run/rtvswitch/rtvswitch.ctl";  // "control-socket"
   unsigned memory_mb = 512;               // "memory-mb": hugepage memory for mbufs
+  unsigned memory_limit_mb = 0;           // "memory-limit-mb": per-node cap, 0 = none
   bool no_huge = false;                   // "no-huge": run without hugepages (tests only; no vhost)
   std::string file_prefix = "rtvswitch";  // "file-prefix": EAL --file-prefix
   unsigned mbufs = 16384;                 // "mbufs": mbufs in the packet pool

@@ -254,9 +254,23 @@ The JSON-RPC control socket that vswitchctl talks to (at most 107 bytes).)",
         .range = {64, 65536},
         .flag = "--memory-mb",
         .metavar = "MIB",
-        .help = "hugepage memory in MiB",
+        .help = "hugepage memory in MiB per NUMA node used",
         .doc = R"(
-Hugepage memory for the packet pool, in MiB (64..65536).)",
+Hugepage memory in MiB (64..65536) on each NUMA node the switch uses: the nodes of its PMD
+cores (each has its own packet pool and PMD statistics there) and of its housekeeping cores
+(EAL --socket-mem; on a single-node host the whole amount). With no-huge, the whole memory.)",
+    },
+    {
+        .name = "memory-limit-mb",
+        .field = &Config::memory_limit_mb,
+        .range = {0, 65536},
+        .flag = "--memory-limit-mb",
+        .metavar = "MIB",
+        .help = "most hugepage memory per NUMA node used, 0 = no limit",
+        .doc = R"(
+The most hugepage memory in MiB (0..65536; 0 = no limit) the switch may take on each NUMA node
+it uses (EAL --socket-limit; never below memory-mb), so that it leaves the rest of the node's
+hugepages to the guests. Ignored with no-huge.)",
     },
     {
         .name = "no-huge",
@@ -282,9 +296,10 @@ EAL --file-prefix: must differ between DPDK processes on one host.)",
         .range = {1024, 4194304},
         .flag = "--mbufs",
         .metavar = "N",
-        .help = "mbufs in the packet pool",
+        .help = "mbufs in each packet pool (one per NUMA node with PMDs)",
         .doc = R"(
-Mbufs in the packet pool (1024..4194304).)",
+Mbufs in the packet pool (1024..4194304) of each NUMA node that runs PMDs: a PMD receives into
+its own node's pool.)",
     },
     {
         .name = "mac-aging-sec",

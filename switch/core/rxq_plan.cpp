@@ -1,6 +1,7 @@
 #include "switch/core/rxq_plan.h"
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 namespace rtvs {
@@ -27,12 +28,23 @@ const RxqPin* pinOf(const std::vector<RxqPin>& pins, uint32_t port, uint16_t que
   return nullptr;
 }
 
-// The non-isolated PMD with the fewest queues (ties: lowest id).
-unsigned leastLoaded(const std::vector<unsigned>& load, const std::vector<bool>& isolated) {
+void checkNodes(const RxqNodes& nodes, unsigned n_pmds) {
+  if (!nodes.pmd.empty() && nodes.pmd.size() != n_pmds) {
+    throw std::invalid_argument("rx queue plan: PMD nodes do not match the PMDs");
+  }
+}
+
+// The allowed PMD with the fewest queues (ties: lowest id), or kUnplaced.
+unsigned leastLoadedOf(const std::vector<unsigned>& load, const std::vector<bool>& allowed) {
   unsigned best = kUnplaced;
   for (unsigned k = 0; k < load.size(); ++k) {
-    if (!isolated[k] && (best == kUnplaced || load[k] < load[best])) best = k;
+    if (allowed[k] && (best == kUnplaced || load[k] < load[best])) best = k;
   }
+  return best;
+}
+
+unsigned leastLoaded(const std::vector<unsigned>& load, const std::vector<bool>& allowed) {
+  const unsigned best = leastLoadedOf(load, allowed);
   if (best == kUnplaced) {
     throw std::invalid_argument(
         "rx queue plan: every PMD is isolated by rxq-affinity, no PMD left for the other queues");
@@ -40,32 +52,71 @@ unsigned leastLoaded(const std::vector<unsigned>& load, const std::vector<bool>&
   return best;
 }
 
-// Pinned queues to their PMD; queues that are new or on an isolated PMD to the least loaded
-// non-isolated one, in plan order. The others stay.
+// allowedPmds by port, computed once per port.
+class Allowed {
+ public:
+  Allowed(const std::vector<bool>& isolated, const RxqNodes& nodes)
+      : isolated_(isolated), nodes_(nodes) {}
+  const std::vector<bool>& of(uint32_t port) {
+    auto it = cache_.find(port);
+    if (it == cache_.end()) it = cache_.emplace(port, allowedPmds(port, isolated_, nodes_)).first;
+    return it->second;
+  }
+
+ private:
+  const std::vector<bool>& isolated_;
+  const RxqNodes& nodes_;
+  std::map<uint32_t, std::vector<bool>> cache_;
+};
+
+// Pinned queues to their PMD; queues that are new or on a PMD they may not use (isolated, or off
+// their port's node) to the least loaded allowed one, in plan order. The others stay.
 std::vector<RxqSlot> place(std::vector<RxqSlot> plan, unsigned n_pmds,
-                           const std::vector<RxqPin>& pins) {
+                           const std::vector<RxqPin>& pins, const RxqNodes& nodes) {
   const std::vector<bool> isolated = isolatedPmds(pins, n_pmds);
   loads(plan, n_pmds);  // checks the PMD ids
+  checkNodes(nodes, n_pmds);
+  Allowed allowed(isolated, nodes);
   std::vector<unsigned> load(n_pmds, 0);
   std::vector<size_t> unplaced;
   for (size_t i = 0; i < plan.size(); ++i) {
     RxqSlot& s = plan[i];
     if (const RxqPin* pin = pinOf(pins, s.port, s.queue)) {
       s.pmd = pin->pmd;
-    } else if (s.pmd == kUnplaced || isolated[s.pmd]) {
+    } else if (s.pmd == kUnplaced || !allowed.of(s.port)[s.pmd]) {
       unplaced.push_back(i);
       continue;
     }
     ++load[s.pmd];
   }
   for (size_t i : unplaced) {
-    plan[i].pmd = leastLoaded(load, isolated);
+    plan[i].pmd = leastLoaded(load, allowed.of(plan[i].port));
     ++load[plan[i].pmd];
   }
   return plan;
 }
 
 }  // namespace
+
+int RxqNodes::portNode(uint32_t port_index) const {
+  const auto it = port.find(port_index);
+  return it == port.end() || it->second < 0 ? -1 : it->second;
+}
+
+std::vector<bool> allowedPmds(uint32_t port, const std::vector<bool>& isolated,
+                              const RxqNodes& nodes) {
+  std::vector<bool> allowed(isolated.size());
+  for (size_t k = 0; k < isolated.size(); ++k) allowed[k] = !isolated[k];
+  const int node = nodes.portNode(port);
+  if (node < 0 || nodes.pmd.size() != isolated.size()) return allowed;
+  std::vector<bool> local(isolated.size(), false);
+  bool any = false;
+  for (size_t k = 0; k < isolated.size(); ++k) {
+    local[k] = allowed[k] && nodes.pmd[k] == node;
+    any = any || local[k];
+  }
+  return any ? local : allowed;
+}
 
 std::vector<bool> isolatedPmds(const std::vector<RxqPin>& pins, unsigned n_pmds) {
   std::vector<bool> isolated(n_pmds, false);
@@ -77,38 +128,48 @@ std::vector<bool> isolatedPmds(const std::vector<RxqPin>& pins, unsigned n_pmds)
 }
 
 std::vector<RxqSlot> planAdd(std::vector<RxqSlot> plan, uint32_t port, uint16_t queues,
-                             unsigned n_pmds, const std::vector<RxqPin>& pins) {
+                             unsigned n_pmds, const std::vector<RxqPin>& pins,
+                             const RxqNodes& nodes) {
   for (uint16_t q = 0; q < queues; ++q) plan.push_back({port, q, kUnplaced});
-  return place(std::move(plan), n_pmds, pins);
+  return place(std::move(plan), n_pmds, pins, nodes);
 }
 
 std::vector<RxqSlot> planPins(std::vector<RxqSlot> plan, unsigned n_pmds,
-                              const std::vector<RxqPin>& pins) {
-  return planRebalance(place(std::move(plan), n_pmds, pins), n_pmds, pins);
+                              const std::vector<RxqPin>& pins, const RxqNodes& nodes) {
+  return planRebalance(place(std::move(plan), n_pmds, pins, nodes), n_pmds, pins, nodes);
 }
 
 std::vector<RxqSlot> planRebalance(std::vector<RxqSlot> plan, unsigned n_pmds,
-                                   const std::vector<RxqPin>& pins) {
+                                   const std::vector<RxqPin>& pins, const RxqNodes& nodes) {
   const std::vector<bool> isolated = isolatedPmds(pins, n_pmds);
   std::vector<unsigned> load = loads(plan, n_pmds);
+  checkNodes(nodes, n_pmds);
+  Allowed allowed(isolated, nodes);
+  // Every move takes a queue from a PMD to one with two or more queues fewer, so the sum of the
+  // squared loads falls with each: the loop ends.
   for (;;) {
-    unsigned hi = kUnplaced;
-    unsigned lo = kUnplaced;
+    // Non-isolated PMDs, most loaded first (ties: lowest id).
+    std::vector<unsigned> order;
     for (unsigned k = 0; k < n_pmds; ++k) {
-      if (isolated[k]) continue;
-      if (hi == kUnplaced || load[k] > load[hi]) hi = k;
-      if (lo == kUnplaced || load[k] < load[lo]) lo = k;
+      if (!isolated[k]) order.push_back(k);
     }
-    if (hi == kUnplaced || load[hi] < load[lo] + 2) return plan;
-    // Move the most recently added queue of the busiest PMD.
-    for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
-      if (it->pmd == hi) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](unsigned a, unsigned b) { return load[a] > load[b]; });
+    bool moved = false;
+    for (unsigned hi : order) {
+      // The most recently added queue of the busiest PMD that a less loaded PMD may take.
+      for (auto it = plan.rbegin(); it != plan.rend() && !moved; ++it) {
+        if (it->pmd != hi || pinOf(pins, it->port, it->queue) != nullptr) continue;
+        const unsigned lo = leastLoadedOf(load, allowed.of(it->port));
+        if (lo == kUnplaced || load[hi] < load[lo] + 2) continue;
         it->pmd = lo;
-        break;
+        --load[hi];
+        ++load[lo];
+        moved = true;
       }
+      if (moved) break;
     }
-    --load[hi];
-    ++load[lo];
+    if (!moved) return plan;
   }
 }
 

@@ -1,16 +1,29 @@
 #include "switch/daemon/eal_args.h"
 
+#include <numa.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
+#include "switch/core/numa_memory.h"
 #include "switch/daemon/log_control.h"
 
 namespace rtvs {
 
-std::vector<std::string> ealArgs(const Config& cfg, const std::string& argv0) {
+NumaTopology NumaTopology::probe() {
+  NumaTopology t;
+  if (numa_available() < 0) return t;  // no NUMA: everything on node 0
+  t.nodes = static_cast<unsigned>(numa_max_node() + 1);
+  const int cpus = numa_num_configured_cpus();
+  for (int c = 0; c < cpus; ++c) t.cpu_node.push_back(std::max(0, numa_node_of_cpu(c)));
+  return t;
+}
+
+std::vector<std::string> ealArgs(const Config& cfg, const std::string& argv0,
+                                 const NumaTopology& topo) {
   std::string lcores = "0@(" + formatCpuList(cfg.housekeeping_cores) + ")";
   for (size_t i = 0; i < cfg.pmd_cores.size(); ++i) {
     lcores += "," + std::to_string(i + 1) + "@" + std::to_string(cfg.pmd_cores[i]);
@@ -21,8 +34,14 @@ std::vector<std::string> ealArgs(const Config& cfg, const std::string& argv0) {
     a.insert(a.end(), {"--no-huge", "--no-shconf", "-m", std::to_string(cfg.memory_mb)});
   } else {
     // In-memory: hugepages come from memfd, so nothing is left in /dev/hugepages or
-    // /var/run/dpdk even after a SIGKILL.
-    a.insert(a.end(), {"--in-memory", "-m", std::to_string(cfg.memory_mb)});
+    // /var/run/dpdk even after a SIGKILL. Memory on each node the PMDs and the control thread
+    // run on.
+    std::vector<int> nodes;
+    for (unsigned c : cfg.pmd_cores) nodes.push_back(topo.nodeOf(c));
+    for (unsigned c : cfg.housekeeping_cores) nodes.push_back(topo.nodeOf(c));
+    a.push_back("--in-memory");
+    const auto mem = socketMemArgs(nodes, topo.nodes, cfg.memory_mb, cfg.memory_limit_mb);
+    a.insert(a.end(), mem.begin(), mem.end());
   }
   a.insert(a.end(), {"--log-level", std::string("*:") + dpdkLogLevelName(cfg.log_level)});
   a.insert(a.end(), cfg.eal_args.begin(), cfg.eal_args.end());

@@ -2,7 +2,7 @@
 
 namespace rtvs {
 
-StatsReader::StatsReader(const std::vector<std::unique_ptr<Pmd>>& pmds) : pmds_(pmds) {}
+StatsReader::StatsReader(const std::vector<NodePtr<Pmd>>& pmds) : pmds_(pmds) {}
 
 PortTotals StatsReader::portSum(uint16_t index) const {
   PortTotals t;

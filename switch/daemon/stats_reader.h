@@ -16,7 +16,7 @@ namespace rtvs {
 class StatsReader {
  public:
   // `pmds` outlives the reader (the Switch's); the reader sizes its PMD baselines on first use.
-  explicit StatsReader(const std::vector<std::unique_ptr<Pmd>>& pmds);
+  explicit StatsReader(const std::vector<NodePtr<Pmd>>& pmds);
 
   // ---- ports, by switch port index ----
   // The PMDs' counters of port `index` summed (rx/tx, drops, over_budget); the counters of other
@@ -60,7 +60,7 @@ class StatsReader {
   PmdBase& pmdBase(const Pmd& pmd);
   const PmdBase* pmdBaseOrNull(const Pmd& pmd) const;
 
-  const std::vector<std::unique_ptr<Pmd>>& pmds_;
+  const std::vector<NodePtr<Pmd>>& pmds_;
   std::vector<PortTotals> port_base_ = std::vector<PortTotals>(kMaxPorts);
   // Allocated at a port's first clear (a snapshot is a few KiB).
   std::vector<std::unique_ptr<PortLatencyBase>> lat_base_ =

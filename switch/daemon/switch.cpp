@@ -29,6 +29,17 @@ namespace {
 constexpr uint16_t kRxDesc = 1024;
 constexpr uint16_t kTxDesc = 1024;
 constexpr unsigned kLearnRingSize = 4096;
+constexpr unsigned kPoolCache = 256;  // mbufs each lcore keeps in its mempool cache
+
+// The mempool driver of the packet pools. PMDs run SCHED_FIFO and the vhost library's and the
+// control thread's allocations and frees reach the pool's ring directly (threads without a
+// mempool cache): with the default ring (ring_mp_mc) a thread preempted between moving the ring's
+// head and its tail makes every other producer (or consumer) spin until it runs again, a PMD
+// among them (lock-waiter preemption). The RTS ring (relaxed tail sync) lets the others finish
+// and move the tail for it, so a preempted thread stalls nobody; it is lock-free too (the
+// "stack" driver takes a spinlock, HTS serialises every operation). Most operations never reach
+// the ring: they stay in the lcore's cache.
+constexpr const char* kPoolOps = "ring_mt_rts";
 
 double realtimeNow() {
   timespec ts{};
@@ -60,6 +71,15 @@ bool staleSocket(const std::string& path) {
   return refused;
 }
 
+// The PMD of each of `port`'s `queues` rx queues in `plan`.
+std::vector<unsigned> pmdsOf(const std::vector<RxqSlot>& plan, uint32_t port, uint16_t queues) {
+  std::vector<unsigned> pmd(queues, 0);
+  for (const RxqSlot& slot : plan) {
+    if (slot.port == port && slot.queue < queues) pmd[slot.queue] = slot.pmd;
+  }
+  return pmd;
+}
+
 int lscCallback(uint16_t port_id, rte_eth_event_type, void* arg, void*) {
   rte_eth_link link{};
   rte_eth_link_get_nowait(port_id, &link);
@@ -77,15 +97,39 @@ Switch::Switch(const Config& cfg)
       macs_(cfg.mac_table_size),
       dpdk_rules_(parseDevargsRules(cfg.dpdk_allow)) {
   const int socket = static_cast<int>(rte_socket_id());
-  pool_ =
-      rte_pktmbuf_pool_create("rtvs_mbufs", cfg_.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-  if (pool_ == nullptr) {
-    throw std::runtime_error(std::string("cannot create the mbuf pool (") +
-                             std::to_string(cfg_.mbufs) + " mbufs): " + rte_strerror(rte_errno) +
-                             "; reserve more hugepages or lower mbufs");
-  }
   const unsigned n_pmds = static_cast<unsigned>(cfg_.pmd_cores.size());
   if (n_pmds > kMaxPmds) throw std::runtime_error("pmd-cores: at most 16 PMDs");
+  // One packet pool per NUMA node that runs PMDs, in that node's memory: a PMD receives into its
+  // own node's pool (vhost dequeue, and the NIC rx queues it polls).
+  std::vector<int> pmd_nodes;
+  {
+    unsigned lc = rte_get_next_lcore(-1, 1, 0);
+    for (unsigned i = 0; i < n_pmds && lc < RTE_MAX_LCORE; ++i) {
+      pmd_nodes.push_back(static_cast<int>(rte_lcore_to_socket_id(lc)));
+      lc = rte_get_next_lcore(lc, 1, 0);
+    }
+  }
+  for (const int node : pmd_nodes) {
+    if (pools_.count(node)) continue;
+    const std::string name = "rtvs_mbufs_n" + std::to_string(node < 0 ? 0 : node);
+    rte_mempool* pool = rte_pktmbuf_pool_create_by_ops(name.c_str(), cfg_.mbufs, kPoolCache, 0,
+                                                       RTE_MBUF_DEFAULT_BUF_SIZE, node, kPoolOps);
+    if (pool == nullptr && node != SOCKET_ID_ANY && rte_socket_count() > 1) {
+      // No DPDK memory on that node (no hugepages there, or --no-huge): anywhere rather than not.
+      spdlog::warn("numa node {}: cannot create its mbuf pool there ({}), using any node's memory",
+                   node, rte_strerror(rte_errno));
+      pool = rte_pktmbuf_pool_create_by_ops(name.c_str(), cfg_.mbufs, kPoolCache, 0,
+                                            RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, kPoolOps);
+    }
+    if (pool == nullptr) {
+      throw std::runtime_error(std::string("cannot create the mbuf pool of numa node ") +
+                               std::to_string(node) + " (" + std::to_string(cfg_.mbufs) +
+                               " mbufs): " + rte_strerror(rte_errno) +
+                               "; reserve more hugepages or lower mbufs");
+    }
+    pools_[node] = pool;
+    spdlog::info("numa node {}: mbuf pool {} ({} mbufs, {})", node, name, cfg_.mbufs, kPoolOps);
+  }
   const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_pmds);
   rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("rtvs_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
   if (rcu_ == nullptr || rte_rcu_qsbr_init(rcu_, n_pmds) != 0) {
@@ -101,7 +145,13 @@ Switch::Switch(const Config& cfg)
     if (ring == nullptr) throw std::runtime_error("cannot create the learn ring");
     learn_rings_.push_back(ring);
     Pmd::Shared shared{&snapshot_, &macs_, rcu_, tsc_hz_, cfg_.latency_accounting};
-    pmds_.push_back(std::make_unique<Pmd>(i, cfg_.pmd_cores[i], shared, ring));
+    // The PMD's working state and statistics in its own node's memory.
+    const int node = pmd_nodes[i];
+    pmds_.push_back(newOnNode<Pmd>("rtvs_pmd", node, i, cfg_.pmd_cores[i], shared, ring, node,
+                                   pools_.at(node)));
+    if (!onNode(pmds_.back()) || !pmds_.back()->statsOnNode()) {
+      spdlog::warn("pmd {}: no DPDK memory on numa node {} for its state, using the heap", i, node);
+    }
     pmds_.back()->setPriority(cfg_.pmd_priority);
     pmd_lcores_.push_back(lcore);
     lcore = rte_get_next_lcore(lcore, 1, 0);
@@ -122,8 +172,9 @@ Switch::~Switch() {
   }
   rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_LSC, lscCallback, this);
   for (rte_ring* r : learn_rings_) rte_ring_free(r);
+  pmds_.clear();  // their state before the memory they came from goes
   rte_free(rcu_);
-  rte_mempool_free(pool_);
+  for (auto& [node, pool] : pools_) rte_mempool_free(pool);
   close(wake_fd_);
 }
 
@@ -172,7 +223,24 @@ void Switch::stopPmds() {
   pmds_running_ = false;
 }
 
-uint64_t Switch::mempoolInUse() const { return rte_mempool_in_use_count(pool_); }
+uint64_t Switch::mempoolInUse() const {
+  uint64_t n = 0;
+  for (const auto& [node, pool] : pools_) n += rte_mempool_in_use_count(pool);
+  return n;
+}
+
+uint64_t Switch::mempoolSize() const { return uint64_t{cfg_.mbufs} * pools_.size(); }
+
+rte_mempool* Switch::poolOfPmd(unsigned pmd) const { return pmds_.at(pmd)->pool(); }
+
+RxqNodes Switch::rxqNodes() const {
+  RxqNodes nodes;
+  for (const auto& pmd : pmds_) nodes.pmd.push_back(pmd->node());
+  for (uint32_t i = 0; i < kMaxPorts; ++i) {
+    if (by_index_[i] != nullptr && by_index_[i]->numa >= 0) nodes.port[i] = by_index_[i]->numa;
+  }
+  return nodes;
+}
 
 Switch::Health Switch::health() const {
   Health h;
@@ -275,11 +343,14 @@ std::vector<RxqPin> Switch::rxqPins(uint32_t index, const PortSpec* spec) const 
   return pins;
 }
 
-std::vector<RxqSlot> Switch::planFor(uint32_t index, const PortSpec& spec, bool is_new) const {
+std::vector<RxqSlot> Switch::planFor(uint32_t index, const PortSpec& spec, bool is_new,
+                                     int numa) const {
   const std::vector<RxqPin> pins = rxqPins(index, &spec);
+  RxqNodes nodes = rxqNodes();
+  if (is_new) nodes.port[index] = numa;
   try {
-    return is_new ? planAdd(currentPlan(), index, spec.queues, pmdCount(), pins)
-                  : planPins(currentPlan(), pmdCount(), pins);
+    return is_new ? planAdd(currentPlan(), index, spec.queues, pmdCount(), pins, nodes)
+                  : planPins(currentPlan(), pmdCount(), pins, nodes);
   } catch (const std::invalid_argument& e) {
     std::string why = e.what();
     if (why.starts_with("rx queue plan: ")) why = why.substr(15);
@@ -292,8 +363,10 @@ std::vector<RxqSlot> Switch::planFor(uint32_t index, const PortSpec& spec, bool 
 // its old PMD (one grace period), then given to the new one, so that no two PMDs ever poll it at
 // once.
 void Switch::rebalance() {
+  numa_changed_ = false;
   const std::vector<RxqSlot> before = currentPlan();
-  const std::vector<RxqSlot> after = planPins(before, pmdCount(), rxqPins(kMaxPorts, nullptr));
+  const std::vector<RxqSlot> after =
+      planPins(before, pmdCount(), rxqPins(kMaxPorts, nullptr), rxqNodes());
   std::vector<size_t> moved;
   for (size_t i = 0; i < before.size(); ++i) {
     if (before[i].pmd != after[i].pmd) moved.push_back(i);
@@ -386,7 +459,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     throw RpcError(rpc_code::kFailed, "the switch has " + std::to_string(kMaxPorts) + " ports");
   }
 
-  const std::vector<RxqSlot> planned = planFor(index, spec, true);  // checks rxq-affinity first
+  std::vector<RxqSlot> planned = planFor(index, spec, true);  // checks rxq-affinity first
 
   auto rec = std::make_unique<PortRec>();
   rec->spec = spec;
@@ -397,7 +470,6 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     // Debian's DPDK 22.11, limits only `dpdk` ports). Through the directory held open: what was
     // checked is what the library binds or connects in.
     rec->vhost = std::make_unique<VhostDev>();
-    rec->vhost->pool = pool_;
     startVhost(*rec, sock.fd_path);
     // Guests (QEMU) often run as another user in the switch's group.
     if (spec.type == PortType::kVhostUser) {
@@ -465,10 +537,14 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
     int rc = rte_eth_dev_configure(port_id, spec.queues, spec.queues, &conf);
     if (rc != 0) throw fail(std::string("cannot configure: ") + rte_strerror(-rc));
     const int socket = rte_eth_dev_socket_id(port_id) < 0 ? 0 : rte_eth_dev_socket_id(port_id);
+    // Placed again on its node's PMDs; rx queues fill from their PMD's node's pool (api.md).
+    rec->numa = rte_eth_dev_socket_id(port_id);
+    planned = planFor(index, spec, true, rec->numa);
+    const std::vector<unsigned> rx_pmd = pmdsOf(planned, index, spec.queues);
     for (uint16_t q = 0; q < spec.queues; ++q) {
       rte_eth_rxconf rxconf = info.default_rxconf;
       rxconf.offloads = conf.rxmode.offloads;
-      rc = rte_eth_rx_queue_setup(port_id, q, kRxDesc, socket, &rxconf, pool_);
+      rc = rte_eth_rx_queue_setup(port_id, q, kRxDesc, socket, &rxconf, poolOfPmd(rx_pmd[q]));
       if (rc != 0) throw fail(std::string("rx queue setup: ") + rte_strerror(-rc));
       rte_eth_txconf txconf = info.default_txconf;
       txconf.offloads = conf.txmode.offloads;
@@ -499,9 +575,7 @@ nlohmann::json Switch::addPort(const PortSpec& spec, const PortOptions& options,
 
   // Each rx queue goes to its pinned PMD or to the PMD that polls the fewest queues now (queues
   // of other ports that leave a PMD the new pins isolate move after the port is published).
-  for (const RxqSlot& slot : planned) {
-    if (slot.port == index) rec->rxq_pmd.push_back(slot.pmd);
-  }
+  rec->rxq_pmd = pmdsOf(planned, index, spec.queues);
   rec->policy = std::make_shared<const PortPolicy>(spec.policy);
   stats_.clearPort(index, totals(index));
   stats_.clearLatency(index);
@@ -614,6 +688,13 @@ void Switch::setLink(PortRec& p, bool up) {
   if (up) {
     if (p.ever_up) ++p.reconnects;
     p.ever_up = true;
+    // The vhost library has moved the device to the guest memory's node (numa_realloc): the
+    // port's queues go to PMDs there (rebalance, by poll() or the adding port.add).
+    if (const int node = vhostNumaNode(p); p.vhost && node >= 0 && node != p.numa) {
+      spdlog::info("port {}: guest memory on numa node {}", p.spec.name, node);
+      p.numa = node;
+      numa_changed_ = true;
+    }
     spdlog::info("port {}: link up{}", p.spec.name,
                  p.reconnects ? " (reconnect " + std::to_string(p.reconnects) + ")" : "");
   } else {
@@ -679,6 +760,10 @@ bool Switch::poll() {
   for (auto [key, up] : vevents) {
     auto it = by_vhost_key_.find(key);
     if (it != by_vhost_key_.end()) setLink(*it->second, up);
+  }
+  if (numa_changed_) {
+    numa_changed_ = false;
+    rebalance();
   }
   busy |= drainLearnRings(false, 0) > 0;
 

@@ -91,7 +91,8 @@ class Switch {
 
   const Config& config() const { return cfg_; }
   unsigned pmdCount() const { return static_cast<unsigned>(pmds_.size()); }
-  uint64_t mempoolInUse() const;
+  uint64_t mempoolInUse() const;  // over every node's pool
+  uint64_t mempoolSize() const;   // mbufs in all pools
   // The DPDK log's counters shown in stats and metrics (owned by main, outlives the switch).
   void setDpdkLog(const DpdkLog* log) { dpdk_log_ = log; }
   // Real-time preconditions the switch runs without (--allow-degraded), one line each,
@@ -131,6 +132,8 @@ class Switch {
     // monotonic across them (control thread only).
     mutable uint64_t notif_raw = 0, notif_before = 0;
     std::vector<unsigned> rxq_pmd;  // PMD polling each rx queue
+    // NUMA node of the port (a NIC's, a guest's memory once connected), -1 while unknown.
+    int numa = -1;
   };
 
   static constexpr unsigned kMoving = ~0u;  // rxq_pmd of a queue between two PMDs
@@ -156,8 +159,14 @@ class Switch {
   // Every port's rxq-affinity pins by PMD id, with `spec` in place of port `index`'s (nullptr:
   // as they are). Throws RpcError (invalid params) for a CPU that runs no PMD.
   std::vector<RxqPin> rxqPins(uint32_t index, const PortSpec* spec) const;
-  // The plan for `spec` at `index` (a new port or new pins), or RpcError naming the port.
-  std::vector<RxqSlot> planFor(uint32_t index, const PortSpec& spec, bool is_new) const;
+  // The plan for `spec` at `index` (a new port on node `numa`, -1: unknown; or new pins), or
+  // RpcError naming the port.
+  std::vector<RxqSlot> planFor(uint32_t index, const PortSpec& spec, bool is_new,
+                               int numa = -1) const;
+  // The NUMA nodes of the PMDs and of the ports whose node is known.
+  RxqNodes rxqNodes() const;
+  rte_mempool* poolOfPmd(unsigned pmd) const;
+  int vhostNumaNode(const PortRec& p) const;  // a connected guest's memory's node, or -1
   void rebalance();
   void publish();
   void setLink(PortRec& p, bool up);
@@ -194,15 +203,17 @@ class Switch {
   uint64_t tsc_hz_;
   uint64_t start_tsc_;
   double start_realtime_;
-  rte_mempool* pool_ = nullptr;
-  rte_rcu_qsbr* rcu_ = nullptr;  // dataplane: quiescent states, ctlplane: synchronize
-  MacTable macs_;                // dataplane: ro (entry ages: rw), ctlplane: rw (mac_table.h)
+  std::map<int, rte_mempool*> pools_;  // the packet pool of each NUMA node with PMDs
+  rte_rcu_qsbr* rcu_ = nullptr;        // dataplane: quiescent states, ctlplane: synchronize
+  MacTable macs_;                      // dataplane: ro (entry ages: rw), ctlplane: rw (mac_table.h)
   uint64_t learn_failed_ = 0, learn_events_ = 0;
-  std::vector<std::unique_ptr<Pmd>> pmds_;  // their stats: dataplane: wo, ctlplane: ro
+  // Each in its own node's memory; their stats: dataplane: wo, ctlplane: ro.
+  std::vector<NodePtr<Pmd>> pmds_;
   StatsReader stats_{pmds_};  // sums and clear-baselines of the PMDs' counters and histograms
   std::vector<rte_ring*> learn_rings_;  // SP/SC: dataplane: enqueues, ctlplane: dequeues
   std::vector<unsigned> pmd_lcores_;
   bool pmds_running_ = false;
+  bool numa_changed_ = false;  // a port's node became known or changed: rebalance (poll)
 
   std::map<std::string, std::unique_ptr<PortRec>> ports_;
   std::array<PortRec*, kMaxPorts> by_index_{};

@@ -90,6 +90,7 @@ json Switch::portObject(const PortRec& p) const {
     rxqs.push_back({{"queue", q}, {"pmd", p.rxq_pmd[q]}, {"core", cfg_.pmd_cores[p.rxq_pmd[q]]}});
   }
   o["rxqs"] = rxqs;
+  o["numa"] = p.numa >= 0 ? json(p.numa) : json();  // device or guest memory node
   // Native vhost ports have no ethdev.
   o["ethdev"] = p.vhost ? json(nullptr) : json(p.dp->port_id);
   o["stats"] = portStats(p);
@@ -146,6 +147,7 @@ json Switch::pmdObject(const Pmd& pmd) const {
     rxqs.push_back({{"port", q.port->name},
                     {"queue", q.queue},
                     {"pinned", pinned},
+                    {"numa", rec != nullptr && rec->numa >= 0 ? json(rec->numa) : json()},
                     {"busy_pct", pct(qb, busy + idle)}});
   }
   std::string sched = "SCHED_OTHER";
@@ -156,6 +158,7 @@ json Switch::pmdObject(const Pmd& pmd) const {
   for (unsigned c = 0; c < kNumPmdCounters; ++c) counters[c] = (s.*kPmdCounterField[c]).get();
   json o = {{"id", id},
             {"core", pmd.core()},
+            {"numa", pmd.node()},
             {"sched", sched},
             {"isolated", isolated},
             {"busy_pct", pct(busy, busy + idle)},
@@ -285,7 +288,7 @@ void Switch::registerMethods(RpcDispatcher& d) {
     json a = json::array();
     for (PortRec* p : selectPorts(params)) a.push_back(portStats(*p));
     return json{{"ports", a},
-                {"mempool", {{"size", cfg_.mbufs}, {"in_use", mempoolInUse()}}},
+                {"mempool", {{"size", mempoolSize()}, {"in_use", mempoolInUse()}}},
                 {"dpdk_log",
                  {{"lines", dpdk_log_ ? dpdk_log_->lines() : 0},
                   {"dropped", dpdk_log_ ? dpdk_log_->dropped() : 0}}}};

@@ -139,6 +139,13 @@ void Switch::stopVhost(PortRec& rec) {
   rec.vhost_path.clear();
 }
 
+int Switch::vhostNumaNode(const PortRec& p) const {
+  if (!p.vhost) return -1;
+  std::lock_guard<std::mutex> lock(g_vhost_mu);  // the vid stays valid while it is held
+  const int vid = p.vhost->vid.load(std::memory_order_acquire);
+  return vid < 0 ? -1 : rte_vhost_get_numa_node(vid);
+}
+
 std::vector<std::pair<std::string, uint64_t>> Switch::vhostVringStats(const PortRec& p) const {
   std::vector<std::pair<std::string, uint64_t>> out;
   if (!p.vhost) return out;

@@ -19,10 +19,9 @@ namespace rtvs {
 // thread's port record and shared by every DpPort version of the port. `vid` is the vhost
 // library's device id while a guest is connected (new_device .. destroy_device), else -1; the
 // destroy_device callback sets -1 and waits for an RCU grace period before it returns, so no PMD
-// uses a vid the library has released.
+// uses a vid the library has released. Received frames go to the polling PMD's pool (Pmd::pool).
 struct VhostDev {
-  std::atomic<int> vid{-1};     // dataplane: ro, ctlplane: ro, vhost callbacks: wo
-  rte_mempool* pool = nullptr;  // receive buffers (dequeue)
+  std::atomic<int> vid{-1};  // dataplane: ro, ctlplane: ro, vhost callbacks: wo
 };
 
 struct DpPort {

@@ -33,11 +33,14 @@ constexpr MacAddr kNoMac = ~MacAddr{0};
 
 // A port's receive and transmit, by kind: one predictable branch on DpPort::vhost. A native vhost
 // port's rx queue q is the guest's tx virtqueue 2q+1, its tx queue q the guest's rx virtqueue 2q.
-inline uint16_t rxBurst(const DpPort& p, uint16_t q, rte_mbuf** pkts, uint16_t n) noexcept {
+// A vhost port's frames are copied out of the guest into `pool`, the polling PMD's node's pool
+// (an ethdev rx queue has the pool it was set up with).
+inline uint16_t rxBurst(const DpPort& p, uint16_t q, rte_mbuf** pkts, uint16_t n,
+                        rte_mempool* pool) noexcept {
   if (p.vhost == nullptr) return rte_eth_rx_burst(p.port_id, q, pkts, n);
   const int vid = p.vhost->vid.load(std::memory_order_acquire);
   if (vid < 0) return 0;  // no guest
-  return rte_vhost_dequeue_burst(vid, static_cast<uint16_t>(2 * q + 1), p.vhost->pool, pkts, n);
+  return rte_vhost_dequeue_burst(vid, static_cast<uint16_t>(2 * q + 1), pool, pkts, n);
 }
 
 // Takes the sent mbufs (like rte_eth_tx_burst): the vhost library copies them into the guest's
@@ -57,12 +60,15 @@ inline void freeBulk(rte_mbuf** pkts, uint16_t n) noexcept {
 }
 }  // namespace
 
-Pmd::Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring)
+Pmd::Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring, int node,
+         rte_mempool* pool)
     : id_(id),
       core_(core),
       shared_(shared),
       learn_ring_(learn_ring),
-      stats_(std::make_unique<PmdStats>()) {}  // rt: start-up, on the control thread
+      node_(node),
+      pool_(pool),
+      stats_(newOnNode<PmdStats>("rtvs_pmd_stats", node)) {}  // rt: start-up, control thread
 
 int Pmd::run() noexcept {
   if (priority_ > 0) {
@@ -95,7 +101,7 @@ int Pmd::run() noexcept {
         }
       }
       last = now;
-      const uint16_t n = rxBurst(*q.port, q.queue, pkts, kBurst);
+      const uint16_t n = rxBurst(*q.port, q.queue, pkts, kBurst, pool_);
       if (n == 0) continue;
       busy = true;
       processBurst(*s, q, pkts, n, now);

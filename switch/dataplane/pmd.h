@@ -15,6 +15,7 @@
 #include "switch/core/histogram.h"
 #include "switch/core/mac_table.h"
 #include "switch/dataplane/dp_types.h"
+#include "switch/dataplane/node_alloc.h"
 #include "switch/dataplane/port_security.h"
 #include "switch/dataplane/snapshot.h"
 
@@ -66,7 +67,10 @@ class Pmd {
     uint64_t tsc_hz;
     bool accounting;  // record residence, iteration and poll-gap histograms
   };
-  Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring);
+  // `node`: the NUMA node of the PMD's core, where its statistics are allocated
+  // (SOCKET_ID_ANY: anywhere); `pool`: its node's packet pool, which vhost ports dequeue into.
+  Pmd(unsigned id, unsigned core, const Shared& shared, rte_ring* learn_ring,
+      int node = SOCKET_ID_ANY, rte_mempool* pool = nullptr);
 
   // The thread body (launched on an EAL lcore). Returns when stop() was called.
   int run() noexcept;
@@ -75,6 +79,10 @@ class Pmd {
   unsigned id() const noexcept { return id_; }
   unsigned core() const noexcept { return core_; }
   const PmdStats& stats() const noexcept { return *stats_; }
+  int node() const noexcept { return node_; }
+  rte_mempool* pool() const noexcept { return pool_; }
+  // False when the node had no DPDK memory for the statistics (they are on the heap).
+  bool statsOnNode() const noexcept { return onNode(stats_); }
   rte_ring* learnRing() const noexcept { return learn_ring_; }
   // Before launch, on the control thread: the SCHED_FIFO priority the thread applies (0: none).
   void setPriority(int prio) noexcept { priority_ = prio; }
@@ -113,7 +121,9 @@ class Pmd {
   const unsigned id_, core_;
   const Shared shared_;
   rte_ring* const learn_ring_;        // SP/SC: dataplane: enqueues, ctlplane: dequeues
-  std::unique_ptr<PmdStats> stats_;   // dataplane: wo, ctlplane: ro
+  const int node_;                    // set at construction
+  rte_mempool* const pool_;           // set at construction: this node's packet pool
+  NodePtr<PmdStats> stats_;           // dataplane: wo, ctlplane: ro
   std::atomic<bool> stop_{false};     // dataplane: ro, ctlplane: wo
   std::atomic<bool> started_{false};  // dataplane: wo, ctlplane: ro
   std::atomic<int> prio_error_{0};    // dataplane: wo, ctlplane: ro

@@ -18,6 +18,31 @@ def mac(n):
     return f"52:54:00:00:00:{n:02x}"
 
 
+def numa_nodes():
+    """The host's NUMA nodes (sysfs; [0] without NUMA)."""
+    base = "/sys/devices/system/node"
+    nodes = sorted(int(n[4:]) for n in (os.listdir(base) if os.path.isdir(base) else ())
+                   if n.startswith("node") and n[4:].isdigit())
+    return nodes or [0]
+
+
+def cpu_node(cpu):
+    """The NUMA node of a cpu (sysfs; 0 without NUMA)."""
+    d = f"/sys/devices/system/cpu/cpu{cpu}"
+    for n in os.listdir(d) if os.path.isdir(d) else ():
+        if n.startswith("node") and n[4:].isdigit():
+            return int(n[4:])
+    return 0
+
+
+def guest_node_expected(test, node, pmd_node):
+    """A connected guest's memory node: that of the PMD on a single-node host, else any node."""
+    if len(numa_nodes()) == 1:
+        test.assertEqual(node, pmd_node)
+    else:
+        test.assertIn(node, numa_nodes())
+
+
 def wait_until(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while True:

@@ -11,7 +11,7 @@ import re
 import subprocess
 import unittest
 
-from itlib import SwitchAndGuest, learn, mac, rs, wait_until
+from itlib import SwitchAndGuest, cpu_node, guest_node_expected, learn, mac, rs, wait_until
 
 A, B = 0, 1
 MA, MB = mac(0x0A), mac(0x0B)
@@ -148,15 +148,22 @@ class Vswitchctl(SwitchAndGuest):
     def test_pmd_show(self):
         out = self.ctl("pmd", "show")
         r = row_of(out, "0", "1")
-        self.assertEqual(r[2], "SCHED_OTHER")
-        self.assertGreater(int(r[3]), 0)
-        self.assertRegex(r[4], r"^\d+\.\d %$")
-        self.assertEqual(row_of(out, "0", "a")[2], "0")
-        self.assertEqual(row_of(out, "0", "b")[2], "0")
+        node = str(cpu_node(1))
+        self.assertEqual(r[2], node)  # NUMA
+        self.assertEqual(r[3], "SCHED_OTHER")
+        self.assertGreater(int(r[4]), 0)
+        self.assertRegex(r[5], r"^\d+\.\d %$")
+        # The guest is connected: each queue's node is its memory's (one node here: the PMD's).
+        for port in ("a", "b"):
+            q = row_of(out, "0", port)
+            self.assertEqual(q[2], "0")
+            guest_node_expected(self, int(q[3]), int(node))
         j = self.ctl_json("pmd", "show")
         self.assertEqual(len(j["pmds"]), 1)
         p = j["pmds"][0]
-        self.assertEqual((p["id"], p["core"]), (0, 1))
+        self.assertEqual((p["id"], p["core"], p["numa"]), (0, 1, cpu_node(1)))
+        for q in p["rxqs"]:
+            guest_node_expected(self, q["numa"], p["numa"])
         self.assertEqual(sorted(q["port"] for q in p["rxqs"]), ["a", "b"])
         self.assertGreater(p["iterations"], 0)
 

@@ -245,6 +245,7 @@ TEST(CtlFormat, PortShow) {
       "external-ids  : iface-id=U1,vm-uuid=V\n"
       "options       : path=/run/rtvswitch/vm1.sock queues=1 type=vhostuserclient\n"
       "rxqs          : queue 0 on pmd 0 (core 1)\n"
+      "numa          : -\n"
       "link          : up\n"
       "rx            : 1000 packets, 64000 bytes\n"
       "tx            : 990 packets, 63360 bytes, 3 retries, 2 deferred\n"
@@ -285,20 +286,22 @@ TEST(CtlFormat, Fdb) {
 
 TEST(CtlFormat, PmdShow) {
   json r = json::parse(R"({"pmds": [
-    {"id": 0, "core": 1, "sched": "SCHED_OTHER", "iterations": 123456789, "busy_pct": 12.34,
-     "rx_packets": 5000000, "busy_cycles_per_packet": 98.76,
-     "rxqs": [{"port": "vm1", "queue": 0, "busy_pct": 10.0},
-              {"port": "uplink0", "queue": 1, "busy_pct": 2.345}]},
-    {"id": 1, "core": 3, "sched": "SCHED_FIFO:50", "iterations": 5, "busy_pct": 0,
+    {"id": 0, "core": 1, "numa": 0, "sched": "SCHED_OTHER", "iterations": 123456789,
+     "busy_pct": 12.34, "rx_packets": 5000000, "busy_cycles_per_packet": 98.76,
+     "rxqs": [{"port": "vm1", "queue": 0, "numa": 0, "busy_pct": 10.0},
+              {"port": "uplink0", "queue": 1, "numa": 1, "busy_pct": 2.345},
+              {"port": "vm2", "queue": 0, "numa": null, "busy_pct": 0}]},
+    {"id": 1, "core": 3, "numa": 1, "sched": "SCHED_FIFO:50", "iterations": 5, "busy_pct": 0,
      "rx_packets": 0, "busy_cycles_per_packet": 0, "rxqs": []}]})");
   EXPECT_EQ(formatResult("pmd show", r),
-            "PMD  CORE  SCHED          ITERATIONS    BUSY  RX-PKTS  CYCLES/PKT\n"
-            "  0     1  SCHED_OTHER     123456789  12.3 %  5000000        98.8\n"
-            "  1     3  SCHED_FIFO:50           5   0.0 %        0         0.0\n"
+            "PMD  CORE  NUMA  SCHED          ITERATIONS    BUSY  RX-PKTS  CYCLES/PKT\n"
+            "  0     1     0  SCHED_OTHER     123456789  12.3 %  5000000        98.8\n"
+            "  1     3     1  SCHED_FIFO:50           5   0.0 %        0         0.0\n"
             "\n"
-            "PMD  PORT     QUEUE    BUSY\n"
-            "  0  vm1          0  10.0 %\n"
-            "  0  uplink0      1   2.3 %\n");
+            "PMD  PORT     QUEUE          NUMA    BUSY\n"
+            "  0  vm1          0             0  10.0 %\n"
+            "  0  uplink0      1  1 cross-numa   2.3 %\n"
+            "  0  vm2          0             -   0.0 %\n");
 }
 
 TEST(CtlFormat, PmdShowPinnedQueues) {
@@ -310,7 +313,7 @@ TEST(CtlFormat, PmdShowPinnedQueues) {
      "rx_packets": 0, "busy_cycles_per_packet": 0, "isolated": true,
      "rxqs": [{"port": "rt", "queue": 1, "pinned": true, "busy_pct": 2.0}]}]})");
   const std::string out = formatResult("pmd show", r);
-  EXPECT_NE(out.find("  1  rt    1 pinned  2.0 %\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  1  rt    1 pinned     -  2.0 %\n"), std::string::npos) << out;
   EXPECT_NE(out.find("isolated (rxq-affinity, only pinned queues): pmd 1\n"), std::string::npos)
       << out;
 }
@@ -322,8 +325,8 @@ TEST(CtlFormat, PmdShowDegraded) {
     "degraded": ["sched-fifo: pmd 0 on core 1: SCHED_FIFO 50 not applied: Operation not permitted",
                  "rt-throttling: sched_rt_runtime_us=950000"]})");
   EXPECT_EQ(formatResult("pmd show", r),
-            "PMD  CORE  SCHED        ITERATIONS   BUSY  RX-PKTS  CYCLES/PKT\n"
-            "  0     1  SCHED_OTHER           1  0.0 %        0         0.0\n"
+            "PMD  CORE  NUMA  SCHED        ITERATIONS   BUSY  RX-PKTS  CYCLES/PKT\n"
+            "  0     1     -  SCHED_OTHER           1  0.0 %        0         0.0\n"
             "\n"
             "no rx queues assigned\n"
             "\n"

@@ -94,5 +94,94 @@ TEST(RxqPlan, NowhereLeftForUnpinnedQueues) {
   EXPECT_THROW(planAdd({}, 0, 1, 2, {{0, 0, 2}}), std::invalid_argument);  // no PMD 2
 }
 
+// NUMA: a described two-node host, PMDs 0 and 1 on node 0, PMDs 2 and 3 on node 1.
+RxqNodes twoNodes(std::map<uint32_t, int> ports) { return {{0, 0, 1, 1}, std::move(ports)}; }
+
+TEST(RxqPlanNuma, QueuesGoToPmdsOnTheirPortsNode) {
+  const RxqNodes nodes = twoNodes({{0, 1}, {1, 0}});
+  auto plan = planAdd({}, 0, 3, 4, {}, nodes);  // a NIC on node 1
+  EXPECT_EQ(plan, (std::vector<RxqSlot>{{0, 0, 2}, {0, 1, 3}, {0, 2, 2}}));
+  plan = planAdd(plan, 1, 2, 4, {}, nodes);  // a guest whose memory is on node 0
+  EXPECT_EQ(loadOf(plan, 4), (std::vector<unsigned>{1, 1, 2, 1}));
+  EXPECT_EQ(plan[3].pmd, 0u);
+  EXPECT_EQ(plan[4].pmd, 1u);
+  // A port whose node is not known yet (a vhost port before its guest): any PMD, least loaded.
+  plan = planAdd(plan, 2, 1, 4, {}, nodes);
+  EXPECT_EQ(plan.back(), (RxqSlot{2, 0, 0}));
+}
+
+TEST(RxqPlanNuma, NodeWithoutPmdsUsesAnyPmd) {
+  // Every PMD on node 0, the NIC on node 1: cross-node rather than nowhere.
+  const RxqNodes nodes{{0, 0}, {{0, 1}}};
+  const auto plan = planAdd({}, 0, 2, 2, {}, nodes);
+  EXPECT_EQ(loadOf(plan, 2), (std::vector<unsigned>{1, 1}));
+}
+
+TEST(RxqPlanNuma, GuestNodeKnownLaterMovesItsQueuesHome) {
+  // Two queues placed before the guest connected (node unknown), then its memory is on node 1.
+  auto plan = planAdd({}, 0, 2, 4, {}, twoNodes({}));
+  EXPECT_EQ(plan, (std::vector<RxqSlot>{{0, 0, 0}, {0, 1, 1}}));
+  const auto after = planPins(plan, 4, {}, twoNodes({{0, 1}}));
+  EXPECT_EQ(after, (std::vector<RxqSlot>{{0, 0, 2}, {0, 1, 3}}));
+  // Nothing else to do: placing again moves nothing.
+  EXPECT_EQ(planPins(after, 4, {}, twoNodes({{0, 1}})), after);
+}
+
+TEST(RxqPlanNuma, RebalanceStaysOnTheNode) {
+  // Node 1's queues crowd its PMDs while node 0's are idle: they stay on node 1, evened out there.
+  const RxqNodes nodes = twoNodes({{0, 1}, {1, 0}});
+  std::vector<RxqSlot> plan{{0, 0, 2}, {0, 1, 2}, {0, 2, 2}, {0, 3, 3}};
+  auto after = planRebalance(plan, 4, {}, nodes);
+  EXPECT_EQ(loadOf(after, 4), (std::vector<unsigned>{0, 0, 2, 2}));
+  // Without node information the same plan spreads over all four.
+  EXPECT_EQ(loadOf(planRebalance(plan, 4), 4), (std::vector<unsigned>{1, 1, 1, 1}));
+  // A port of unknown node on a crowded PMD moves to the idle node.
+  plan.push_back({2, 0, 2});
+  after = planRebalance(plan, 4, {}, twoNodes({{0, 1}}));
+  EXPECT_EQ(after.back(), (RxqSlot{2, 0, 0}));
+}
+
+TEST(RxqPlanNuma, IsolatedNodeFallsBackThenReturns) {
+  // Node 1's PMDs are both pinned by port 0: port 1 (node 1) goes to node 0 meanwhile.
+  const std::vector<RxqPin> pins{{0, 0, 2}, {0, 1, 3}};
+  const RxqNodes nodes = twoNodes({{0, 1}, {1, 1}});
+  auto plan = planAdd({}, 0, 2, 4, pins, nodes);
+  plan = planAdd(plan, 1, 2, 4, pins, nodes);
+  EXPECT_EQ(loadOf(plan, 4), (std::vector<unsigned>{1, 1, 1, 1}));
+  EXPECT_EQ(plan[2].pmd, 0u);
+  EXPECT_EQ(plan[3].pmd, 1u);
+  // Port 0 unpins queue 1: PMD 3 is shared again and port 1 comes home to it.
+  const auto after = planPins(plan, 4, {{0, 0, 2}}, nodes);
+  EXPECT_EQ(after[0], (RxqSlot{0, 0, 2}));
+  EXPECT_EQ(after[1].pmd, 3u);  // port 0's unpinned queue 1 stays
+  EXPECT_EQ(after[2].pmd, 3u);
+  EXPECT_EQ(after[3].pmd, 3u);
+}
+
+TEST(RxqPlanNuma, PinsMayCrossNodes) {
+  // A pin is obeyed even on another node than the port's.
+  const auto plan = planAdd({}, 0, 1, 4, {{0, 0, 0}}, twoNodes({{0, 1}}));
+  EXPECT_EQ(plan, (std::vector<RxqSlot>{{0, 0, 0}}));
+}
+
+TEST(RxqPlanNuma, OneNodeIsTheSameAsNoNodes) {
+  const RxqNodes one{{0, 0, 0}, {{0, 0}, {1, 0}, {2, 0}}};
+  std::vector<RxqSlot> a, b;
+  for (uint32_t port = 0; port < 3; ++port) {
+    a = planAdd(a, port, static_cast<uint16_t>(port + 1), 3);
+    b = planAdd(b, port, static_cast<uint16_t>(port + 1), 3, {}, one);
+  }
+  EXPECT_EQ(a, b);
+  std::erase_if(a, [](const RxqSlot& s) { return s.pmd == 0; });
+  std::erase_if(b, [](const RxqSlot& s) { return s.pmd == 0; });
+  EXPECT_EQ(planRebalance(a, 3), planRebalance(b, 3, {}, one));
+}
+
+TEST(RxqPlanNuma, BadNodes) {
+  EXPECT_THROW(planAdd({}, 0, 1, 2, {}, RxqNodes{{0}, {}}), std::invalid_argument);
+  EXPECT_EQ(allowedPmds(0, {false, true, false}, RxqNodes{{0, 0, 1}, {{0, 0}}}),
+            (std::vector<bool>{true, false, false}));
+}
+
 }  // namespace
 }  // namespace rtvs
